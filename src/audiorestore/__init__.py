@@ -1,0 +1,15 @@
+"""audiorestore: restore degraded audio (denoising and super-resolution), classical and neural."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .api import denoise, denoise_file, process_file
+from .enhancer import Enhancer, get_method, list_methods, register
+from .errors import AudioInputError, AudioRestoreError, ParameterError
+from .io import read as read_audio
+from .io import write as write_audio
+
+__all__ = ["__version__", "denoise", "denoise_file", "process_file", "Enhancer", "get_method",
+           "list_methods", "register", "read_audio", "write_audio", "AudioRestoreError",
+           "AudioInputError", "ParameterError"]

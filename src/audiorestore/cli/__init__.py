@@ -1,0 +1,1 @@
+"""Command line: one module per subcommand, each a thin shell over the Python API."""

@@ -1,0 +1,44 @@
+"""``audiorestore denoise IN... -o OUT --method NAME [--set key=value]``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..api import DEFAULT_DENOISE_METHOD, process_file
+from ..enhancer import get_method
+from .common import add_batch_arguments, parse_sets, run_batch
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("denoise", help="remove noise from audio files",
+                       description="Remove noise, hum, hiss and artefacts from audio files or folders.")
+    add_batch_arguments(p, "denoised")
+    p.add_argument("-m", "--method", default=None,
+                   help=f"method name (see 'audiorestore methods'); default: {DEFAULT_DENOISE_METHOD}")
+    p.add_argument("--set", dest="params", action="append", metavar="KEY=VALUE",
+                   help="method parameter, repeatable (e.g. --set n_fft=1024)")
+    p.add_argument("--noise", metavar="FILE",
+                   help="noise-only recording: noise estimate for spectral methods, reference for ANC")
+    p.add_argument("--checkpoint", metavar="PATH", help="model checkpoint for neural methods")
+    p.add_argument("--device", default=None, help="torch device for neural methods (cpu, cuda)")
+    return p
+
+
+def build_enhancer(args: argparse.Namespace, default: str):
+    params = parse_sets(args.params)
+    if getattr(args, "checkpoint", None):
+        params["checkpoint"] = args.checkpoint
+    if getattr(args, "device", None):
+        params["device"] = args.device
+    return get_method(args.method or default, **params)
+
+
+def run(args: argparse.Namespace) -> int:
+    enhancer = build_enhancer(args, DEFAULT_DENOISE_METHOD)
+
+    def work(src: Path, dst: Path) -> str:
+        process_file(enhancer, src, dst, noise=args.noise, overwrite=args.overwrite)
+        return ""
+
+    return run_batch(args, work, "denoised")

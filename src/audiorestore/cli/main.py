@@ -1,0 +1,64 @@
+"""``audiorestore`` entry point: parses arguments, dispatches to a subcommand, turns errors into one line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+from .. import __version__
+from ..errors import AudioRestoreError
+
+#: subcommand name -> module in this package exposing ``add_parser(subparsers)`` and ``run(args) -> int``
+SUBCOMMANDS = ["denoise", "upsample", "methods", "models", "degrade", "evaluate", "train", "bench", "data"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="audiorestore", description="Restore degraded audio: denoise and upsample.")
+    parser.add_argument("--version", action="version", version=f"audiorestore {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        try:
+            mod = importlib.import_module(f".{name}", __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.endswith(f"cli.{name}"):
+                continue  # subcommand not part of this build
+            raise
+        p = mod.add_parser(sub)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="audiorestore: warning: %(message)s" if not args.verbose else "%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "_run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except AudioRestoreError as exc:
+        print(f"audiorestore: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("audiorestore: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("audiorestore: error: out of memory (try a smaller block or batch size)", file=sys.stderr)
+        return 1
+    except Exception as exc:  # an unexpected failure still gets one line unless debugging
+        if os.environ.get("AUDIORESTORE_DEBUG"):
+            raise
+        msg = " ".join(str(exc).split())[:300]
+        print(f"audiorestore: internal error: {type(exc).__name__}: {msg} "
+              "(set AUDIORESTORE_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

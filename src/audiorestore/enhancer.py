@@ -1,0 +1,192 @@
+"""One protocol for every restoration method, classical or neural, and the registry that names them.
+
+An :class:`Enhancer` is a dataclass whose fields are its parameters. It is called with audio of shape
+``(..., time)`` and its sample rate and returns audio of the same shape; channels (and any other
+leading axes) are processed independently. The CLI, the benchmark and the Python API list and build
+methods through :func:`get_method` / :func:`list_methods`, so Wiener filtering and SEGAN sit side by
+side without special cases (STYLE.md point 4).
+
+Example:
+    >>> import numpy as np
+    >>> from audiorestore.enhancer import get_method
+    >>> wiener = get_method("wiener", n_fft=512)
+    >>> clean = wiener(np.random.randn(16000).astype("float32"), 16000)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, TypeVar
+
+import numpy as np
+
+from .config import coerce_value, field_doc
+from .errors import AudioInputError, ParameterError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Enhancer:
+    """Base class of all denoisers. Subclasses are dataclasses whose fields are their parameters.
+
+    Override :meth:`enhance_channel` (one channel, float64 ``(time,)``) or, to batch channels,
+    :meth:`enhance` (float ``(channels, time)``).
+
+    Shape:
+        audio ``(..., time)`` in, same shape out. ``noise`` (optional) is a noise-only recording
+        ``(..., time')`` at the same rate: spectral methods estimate the noise from it, adaptive noise
+        cancellation uses it as the time-aligned reference input.
+    """
+
+    name: ClassVar[str] = ""
+    task: ClassVar[str] = "denoise"
+    summary: ClassVar[str] = ""
+    citation: ClassVar[str] = ""
+    #: Rate the method runs at; None runs at the input's rate. Input is resampled to it and back.
+    native_rate: ClassVar[int | None] = None
+    #: Block length and overlap (seconds) used when a long file is processed piecewise.
+    block_s: ClassVar[float] = 60.0
+    overlap_s: ClassVar[float] = 1.0
+    #: Whether ``noise`` must be a time-aligned reference (ANC) rather than any noise sample.
+    needs_reference: ClassVar[bool] = False
+
+    def __call__(self, audio: np.ndarray, sample_rate: int, noise: np.ndarray | None = None) -> np.ndarray:
+        audio = np.asarray(audio)
+        if audio.ndim == 0 or audio.shape[-1] == 0:
+            raise AudioInputError(f"expected audio of shape (..., time), found shape {audio.shape}")
+        if not np.all(np.isfinite(audio)):
+            raise AudioInputError("audio contains NaN or infinite samples")
+        if sample_rate <= 0:
+            raise ParameterError(f"sample_rate must be positive, got {sample_rate}")
+        lead, n = audio.shape[:-1], audio.shape[-1]
+        x = audio.reshape(-1, n)
+        ref = None
+        if noise is not None:
+            noise = np.asarray(noise)
+            if not np.all(np.isfinite(noise)):
+                raise AudioInputError("noise reference contains NaN or infinite samples")
+            ref = noise.reshape(-1, noise.shape[-1])
+            if ref.shape[0] not in (1, x.shape[0]):
+                raise AudioInputError(
+                    f"noise reference has {ref.shape[0]} channels but the audio has {x.shape[0]}")
+            if ref.shape[0] == 1 and x.shape[0] > 1:
+                ref = np.repeat(ref, x.shape[0], axis=0)
+        rate = self.native_rate or sample_rate
+        if rate != sample_rate:
+            from .dsp.resample import resample
+
+            x = resample(x, sample_rate, rate)
+            ref = None if ref is None else resample(ref, sample_rate, rate)
+        y = self.enhance(x, rate, ref)
+        if rate != sample_rate:
+            from .dsp.resample import resample
+
+            y = resample(y, rate, sample_rate)
+        y = _fit_length(np.asarray(y), n)
+        return y.reshape(*lead, n).astype(audio.dtype if audio.dtype.kind == "f" else np.float32, copy=False)
+
+    def enhance(self, audio: np.ndarray, sample_rate: int, noise: np.ndarray | None) -> np.ndarray:
+        """Enhance ``(channels, time)``; by default one channel at a time."""
+        out = np.empty(audio.shape, dtype=np.float64)
+        for c in range(audio.shape[0]):
+            out[c] = self.enhance_channel(audio[c].astype(np.float64), sample_rate,
+                                          None if noise is None else noise[c].astype(np.float64))
+        return out
+
+    def enhance_channel(self, x: np.ndarray, sample_rate: int, noise: np.ndarray | None) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must override enhance or enhance_channel")
+
+    def params(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _fit_length(y: np.ndarray, n: int) -> np.ndarray:
+    if y.shape[-1] == n:
+        return y
+    if y.shape[-1] > n:
+        return y[..., :n]
+    pad = [(0, 0)] * (y.ndim - 1) + [(0, n - y.shape[-1])]
+    return np.pad(y, pad)
+
+
+# --------------------------------------------------------------------------------------- registry
+_METHODS: dict[str, type] = {}
+E = TypeVar("E", bound=type)
+
+
+def register(cls: E) -> E:
+    """Class decorator adding a method under its ``name`` (must be unique)."""
+    name = getattr(cls, "name", "")
+    if not name:
+        raise ValueError(f"{cls.__name__} has no name")
+    if name in _METHODS and _METHODS[name] is not cls:
+        raise ValueError(f"method name '{name}' is registered twice ({_METHODS[name].__name__}, {cls.__name__})")
+    _METHODS[name] = cls
+    return cls
+
+
+def _load_builtin() -> None:
+    # Importing the packages registers their methods; done lazily to keep `import audiorestore` fast.
+    from . import classical  # noqa: F401
+    try:
+        from . import models  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - models need torch, a core dependency
+        log.debug("neural models unavailable: %s", exc)
+
+
+def list_methods(task: str | None = None) -> list[type]:
+    """Registered method classes (optionally of one task: 'denoise' or 'upsample'), sorted by name."""
+    _load_builtin()
+    return [c for n, c in sorted(_METHODS.items()) if task is None or c.task == task]
+
+
+def method_class(name: str) -> type:
+    _load_builtin()
+    if name not in _METHODS:
+        known = ", ".join(sorted(_METHODS))
+        raise ParameterError(f"unknown method '{name}' (known: {known})")
+    return _METHODS[name]
+
+
+def get_method(name: str, **params: Any) -> Any:
+    """Build a registered method with parameters; strings are coerced to the field types (CLI)."""
+    cls = method_class(name)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    kwargs = {}
+    for key, value in params.items():
+        if key not in fields:
+            valid = ", ".join(fields) or "none"
+            raise ParameterError(f"method '{name}' has no parameter '{key}' (parameters: {valid})")
+        kwargs[key] = coerce_value(value, fields[key].type, key) if isinstance(value, str) else value
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"method '{name}': {exc}") from None
+
+
+def describe_method(cls: type) -> str:
+    """One line: name, summary, parameters with defaults."""
+    parts = []
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else "required")  # type: ignore[misc]
+        parts.append(f"{f.name}={default!r}")
+    return f"{cls.name:<22} {cls.summary}  [{', '.join(parts)}]"
+
+
+def method_help(cls: type) -> list[tuple[str, str, str]]:
+    """(parameter, default, doc) rows for a method."""
+    rows = []
+    for f in dataclasses.fields(cls):
+        if f.init:
+            d = f.default if f.default is not dataclasses.MISSING else "required"
+            rows.append((f.name, repr(d), field_doc(f)))
+    return rows
+
+
+Factory = Callable[..., Enhancer]

@@ -1,0 +1,1 @@
+"""Neural model families (architecture only, one module each) and their Enhancer wrappers."""
