@@ -103,6 +103,43 @@ class Enhancer:
         return dataclasses.asdict(self)
 
 
+@dataclass
+class Upsampler:
+    """Base class of all super-resolution methods (bandwidth extension); fields are parameters.
+
+    Called with audio ``(..., time)`` at ``sample_rate`` and a ``target_rate``; returns
+    ``(..., round(time * target_rate / sample_rate))`` at ``target_rate``. Override :meth:`upsample`
+    (``(channels, time)`` in, ``(channels, time')`` out).
+    """
+
+    name: ClassVar[str] = ""
+    task: ClassVar[str] = "upsample"
+    summary: ClassVar[str] = ""
+    citation: ClassVar[str] = ""
+    block_s: ClassVar[float] = 30.0
+    overlap_s: ClassVar[float] = 0.5
+
+    def __call__(self, audio: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
+        audio = np.asarray(audio)
+        if audio.ndim == 0 or audio.shape[-1] == 0:
+            raise AudioInputError(f"expected audio of shape (..., time), found shape {audio.shape}")
+        if not np.all(np.isfinite(audio)):
+            raise AudioInputError("audio contains NaN or infinite samples")
+        if sample_rate <= 0 or target_rate <= 0:
+            raise ParameterError(f"sample rates must be positive, got {sample_rate} -> {target_rate}")
+        lead, n = audio.shape[:-1], audio.shape[-1]
+        n_out = int(round(n * target_rate / sample_rate))
+        y = self.upsample(audio.reshape(-1, n), sample_rate, target_rate)
+        y = _fit_length(np.asarray(y), n_out)
+        return y.reshape(*lead, n_out).astype(audio.dtype if audio.dtype.kind == "f" else np.float32, copy=False)
+
+    def upsample(self, audio: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must override upsample")
+
+    def params(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
 def _fit_length(y: np.ndarray, n: int) -> np.ndarray:
     if y.shape[-1] == n:
         return y

@@ -1,1 +1,1 @@
-"""."""
+"""Training: trainer, step functions, checkpoints."""
