@@ -12,4 +12,13 @@ from .io import write as write_audio
 
 __all__ = ["__version__", "denoise", "denoise_file", "process_file", "Enhancer", "get_method",
            "list_methods", "register", "read_audio", "write_audio", "AudioRestoreError",
-           "AudioInputError", "ParameterError"]
+           "AudioInputError", "ParameterError", "example_path"]
+
+
+def example_path(name: str = "noisy") -> str:
+    """Path of a bundled example file: ``"noisy"`` or ``"clean"`` (VoiceBank-DEMAND p287_002, CC BY 4.0)."""
+    from pathlib import Path
+
+    if name not in ("noisy", "clean"):
+        raise ValueError(f"example must be 'noisy' or 'clean', got {name!r}")
+    return str(Path(__file__).parent / "examples" / f"p287_002_{name}.flac")

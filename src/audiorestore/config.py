@@ -163,7 +163,8 @@ def _strip_none(cls: type, d: dict[str, Any]) -> dict[str, Any]:
 def save(obj: Any, path: str | Path) -> Path:
     """Save a dataclass as TOML (.toml), YAML (.yaml/.yml) or JSON (.json), atomically."""
     import os
-    import tempfile
+
+    from .io import temp_path
 
     p = Path(path)
     d = to_dict(obj)
@@ -176,9 +177,8 @@ def save(obj: Any, path: str | Path) -> Path:
     else:
         text = json.dumps(d, indent=2)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
+    tmp = temp_path(p)
+    tmp.write_text(text)
     os.replace(tmp, p)
     return p
 

@@ -142,9 +142,17 @@ def format_for(path: str | os.PathLike, subtype: str | None = None) -> tuple[str
     return fmt, subtype
 
 
-def _temp_path(target: Path) -> Path:
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def temp_path(target: Path) -> Path:
+    """A new empty temporary file beside ``target`` with ordinary (umask) permissions, for atomic writes."""
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + target.suffix, dir=target.parent)
     os.close(fd)
+    os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs should look like any other file
     return Path(name)
 
 
@@ -174,7 +182,7 @@ class AtomicWriter:
 
     def __enter__(self) -> "AtomicWriter":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = _temp_path(self.path)
+        self._tmp = temp_path(self.path)
         self._file = sf.SoundFile(str(self._tmp), "w", samplerate=self.sample_rate, channels=self.channels,
                                   format=self.format, subtype=self.subtype)
         return self

@@ -7,7 +7,6 @@ checkpoint loadable. Loaded with ``weights_only=True`` and ``strict=True``.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import torch
 
 from .. import __version__
 from ..errors import AudioRestoreError
+from ..io import temp_path
 from ..models.registry import build_model, config_dict
 
 FORMAT_VERSION = 1
@@ -23,8 +23,7 @@ FORMAT_VERSION = 1
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = temp_path(p)
     try:
         torch.save(obj, tmp)
         os.replace(tmp, p)
