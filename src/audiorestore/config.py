@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 import typing
 from pathlib import Path
@@ -34,10 +35,22 @@ def field_doc(f: dataclasses.Field) -> str:
 
 
 def _resolve_type(cls: type, name: str) -> Any:
+    if get_origin(cls) is dict:  # an entry of a dict-valued field (e.g. loss weights) has the value type
+        args = get_args(cls)
+        return args[1] if len(args) == 2 else Any
     try:
         return get_type_hints(cls)[name]
     except Exception:
-        return next(f.type for f in dataclasses.fields(cls) if f.name == name)
+        if not dataclasses.is_dataclass(cls):
+            return Any
+        f = next(f for f in dataclasses.fields(cls) if f.name == name)
+        # A string annotation that cannot be resolved (a class defined in a function or a doctest):
+        # a nested config section is still recognised from its default.
+        if isinstance(f.type, str) and f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+            if dataclasses.is_dataclass(default):
+                return type(default)
+        return f.type
 
 
 def coerce_value(value: Any, tp: Any, key: str = "") -> Any:
@@ -108,6 +121,8 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
         tp = _resolve_type(cls, k)
         if dataclasses.is_dataclass(tp) and isinstance(v, dict):
             kwargs[k] = from_dict(tp, v)  # type: ignore[arg-type]
+        elif dataclasses.is_dataclass(tp) and isinstance(tp, type) and v is not None and not isinstance(v, tp):
+            raise ParameterError(f"{k} is a section ({tp.__name__}), not a value; set its keys as {k}.<key>=...")
         else:
             kwargs[k] = coerce_value(v, tp, k) if v is not None else None
     return cls(**kwargs)
@@ -142,15 +157,20 @@ def _toml_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return json.dumps(str(v))
+    # JSON string escapes are valid TOML, but not \\u-escaped surrogate pairs: keep non-ASCII as UTF-8
+    return json.dumps(str(v), ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _toml_key(k: str) -> str:
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k, ensure_ascii=False)
 
 
 def dumps_toml(d: dict[str, Any], prefix: str = "") -> str:
     """Minimal TOML writer for nested dicts of scalars and lists (None values are omitted)."""
-    lines = [f"{k} = {_toml_value(v)}" for k, v in d.items() if not isinstance(v, dict) and v is not None]
+    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d.items() if not isinstance(v, dict) and v is not None]
     for k, v in d.items():
         if isinstance(v, dict):
-            name = f"{prefix}{k}"
+            name = f"{prefix}{_toml_key(k)}"
             body = dumps_toml(v, name + ".")
             lines.append(f"\n[{name}]\n{body}" if body.strip() else f"\n[{name}]")
     return "\n".join(lines).strip() + "\n"
@@ -178,7 +198,7 @@ def save(obj: Any, path: str | Path) -> Path:
         text = json.dumps(d, indent=2)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(p)
-    tmp.write_text(text)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, p)
     return p
 
@@ -195,8 +215,8 @@ def load_dict(path: str | Path) -> dict[str, Any]:
     if p.suffix in (".yaml", ".yml"):
         from .errors import require
 
-        return require("yaml", "yaml", "YAML configs").safe_load(p.read_text()) or {}
-    return json.loads(p.read_text())
+        return require("yaml", "yaml", "YAML configs").safe_load(p.read_text(encoding="utf-8")) or {}
+    return json.loads(p.read_text(encoding="utf-8"))
 
 
 def load(cls: type[T], path: str | Path, overrides: list[str] | None = None) -> T:

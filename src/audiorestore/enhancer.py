@@ -172,6 +172,7 @@ def _load_builtin() -> None:
         from . import models  # noqa: F401
     except ImportError as exc:  # pragma: no cover - models need torch, a core dependency
         log.debug("neural models unavailable: %s", exc)
+    from . import superres  # noqa: F401  super-resolution baselines and neural upsamplers
 
 
 def list_methods(task: str | None = None) -> list[type]:

@@ -58,7 +58,36 @@ def info(path: str | os.PathLike) -> AudioInfo:
         raise AudioInputError(f"not a readable audio file ({_short(exc)})", p) from None
     if i.frames <= 0:
         raise AudioInputError("contains no audio samples", p)
+    if i.format in ("WAV", "WAVEX"):
+        reason = _wav_truncation(p)
+        if reason:
+            raise AudioInputError(reason, p)
     return AudioInfo(str(p), int(i.samplerate), int(i.channels), int(i.frames), i.format, i.subtype)
+
+
+def _wav_truncation(p: Path) -> str | None:
+    """Why a RIFF/WAVE file is truncated, or None: libsndfile silently reads what is left of a cut
+    file, so compare the ``data`` chunk's declared size with the bytes actually present."""
+    try:
+        size = p.stat().st_size
+        with open(p, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            pos = 12
+            while pos + 8 <= size:
+                f.seek(pos)
+                chunk = f.read(8)
+                declared = int.from_bytes(chunk[4:8], "little")
+                if chunk[:4] == b"data":
+                    present = size - pos - 8
+                    if declared in (0, 0xFFFFFFFF) or declared <= present:  # 0/-1: length unknown (streamed)
+                        return None
+                    return f"truncated: the header declares {declared} bytes of audio but only {present} are present"
+                pos += 8 + declared + (declared & 1)
+    except OSError:
+        return None
+    return None
 
 
 def _short(exc: BaseException) -> str:
@@ -70,12 +99,13 @@ def validate(audio: np.ndarray, path: str | None = None, *, allow_silence: bool 
     """Check an audio array: shape ``(channels, time)``, finite, long enough, not all zero."""
     if audio.ndim != 2:
         raise AudioInputError(f"expected audio of shape (channels, time), found shape {audio.shape}", path)
-    if audio.shape[-1] < MIN_SAMPLES:
-        raise AudioInputError(f"too short: {audio.shape[-1]} samples (at least {MIN_SAMPLES} needed)", path)
-    if audio.shape[0] > audio.shape[1]:
+    # Checked before the length: a (time, channels) array would otherwise be reported as "too short".
+    if audio.shape[0] > audio.shape[1] and audio.shape[0] >= MIN_SAMPLES:
         raise AudioInputError(
             f"expected (channels, time) but found shape {audio.shape}: more channels than samples", path
         )
+    if audio.shape[-1] < MIN_SAMPLES:
+        raise AudioInputError(f"too short: {audio.shape[-1]} samples (at least {MIN_SAMPLES} needed)", path)
     finite = np.isfinite(audio)
     if not finite.all():
         bad = int(audio.size - finite.sum())
@@ -183,8 +213,13 @@ class AtomicWriter:
     def __enter__(self) -> "AtomicWriter":
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = temp_path(self.path)
-        self._file = sf.SoundFile(str(self._tmp), "w", samplerate=self.sample_rate, channels=self.channels,
-                                  format=self.format, subtype=self.subtype)
+        try:
+            self._file = sf.SoundFile(str(self._tmp), "w", samplerate=self.sample_rate, channels=self.channels,
+                                      format=self.format, subtype=self.subtype)
+        except Exception as exc:  # e.g. MP3 with 6 channels or at 96 kHz: __exit__ will not run
+            self._tmp.unlink(missing_ok=True)
+            raise ParameterError(f"cannot write {self.format}/{self.subtype} with {self.channels} channel(s) at "
+                                 f"{self.sample_rate} Hz ({_short(exc)})", str(self.path)) from None
         return self
 
     def write(self, block: np.ndarray) -> None:

@@ -1,1 +1,13 @@
 """Imports every model family module so that each registers itself (keep this list complete)."""
+from . import audiounet  # noqa: F401,E402  super-resolution: AudioUNet (Kuleshov et al. 2017)
+from . import tfilm  # noqa: F401,E402  super-resolution: TFiLM U-Net (Birnbaum et al. 2019)
+from . import mugan  # noqa: F401,E402  super-resolution: MU-GAN and its feature autoencoder (Kim and Sathe 2019)
+from . import segan  # noqa: F401,E402  denoising: SEGAN (Pascual et al. 2017)
+from . import dfl  # noqa: F401,E402  denoising: deep feature loss CAN and its loss network (Germain et al. 2019)
+from . import dnp  # noqa: F401,E402  denoising: Deep Network Prior (Michelashvili and Wolf 2019)
+from . import dae  # noqa: F401,E402  denoising: frame-window denoising autoencoder (Maas et al. 2012)
+from . import rdae  # noqa: F401,E402  denoising: deep recurrent denoising autoencoder (Maas et al. 2012)
+from . import ddae_mel  # noqa: F401,E402  denoising: deep denoising autoencoder on Mel spectra (Lu et al. 2013)
+from . import fcn  # noqa: F401,E402  denoising: fully convolutional raw-waveform network (Fu et al. 2017)
+from . import wavenet  # noqa: F401,E402  denoising: non-causal WaveNet denoiser (Rethage et al. 2018)
+from . import crm  # noqa: F401,E402  denoising: compact causal complex ratio mask network (Williamson et al. 2016)

@@ -42,7 +42,7 @@ def model_package(model: torch.nn.Module, family: str, config: Any, sample_rate:
         "config": config_dict(config) if not isinstance(config, dict) else config,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "sample_rate": int(sample_rate),
-        "versions": {"audiorestore": __version__, "torch": torch.__version__},
+        "versions": {"audiorestore": __version__, "torch": str(torch.__version__)},
         "extra": extra or {},
     }
 

@@ -1,0 +1,364 @@
+"""Noise power spectral density (PSD) estimation for the spectral denoisers.
+
+Four sources of a noise PSD ``lambda_d(k, l)`` (frequency bin ``k``, frame ``l``), all in the units of
+``|STFT|**2`` so that ``power / noise_psd`` is the a posteriori SNR:
+
+* :func:`noise_psd_from_sample`: a noise-only recording the user supplies (``--noise FILE``): the mean
+  periodogram over its frames (Welch's method).
+* :func:`leading_silence_psd`: the same, over the first fraction of a second of the input, which is
+  assumed to hold no speech.
+* :func:`minimum_statistics`: Martin (2001), optimal smoothing and bias-compensated minimum tracking.
+* :func:`mcra`: Cohen & Berdugo (2002), minima-controlled recursive averaging.
+
+Both trackers work on a power spectrogram ``(..., freq, frames)`` and return one estimate per frame.
+They loop over frames (the recursions require it) but every step is vectorised over frequency and
+over any leading axes (channels). The per-frame constants of the papers are given here as time
+constants, converted with the frame step, so the behaviour does not depend on the sample rate or hop.
+
+Example:
+    >>> import numpy as np
+    >>> from audiorestore.dsp import stft
+    >>> x = np.random.default_rng(0).standard_normal(16000)
+    >>> power = np.abs(stft(x, 512, 256)) ** 2
+    >>> mcra(power, frame_period_s=256 / 16000).shape
+    (257, 63)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Literal
+
+import numpy as np
+from scipy.signal import get_window, lfilter
+
+from ..dsp.stft import stft
+
+log = logging.getLogger(__name__)
+
+NoiseEstimator = Literal["silence", "minstat", "mcra"]
+NOISE_ESTIMATORS: tuple[str, ...] = ("silence", "minstat", "mcra")
+
+#: Smallest value a PSD takes relative to the signal's mean power (keeps ratios finite on silence).
+_REL_FLOOR = 1e-12
+
+
+def _normalise(power: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Divide ``(..., freq, frames)`` by its per-channel mean power; returns (scaled, scale).
+
+    The trackers compare powers with ratios and fixed floors; working at unit scale makes them exactly
+    scale invariant and keeps all-zero input finite (its scale is 0, so its estimate is 0).
+    """
+    power = np.asarray(power, dtype=np.float64)
+    if power.ndim < 2:
+        raise ValueError(f"expected a power spectrogram of shape (..., freq, frames), found shape {power.shape}")
+    scale = np.mean(power, axis=(-2, -1), keepdims=True)
+    return power / np.where(scale > 0, scale, 1.0), scale
+
+
+def _frames_to_last(a: np.ndarray) -> np.ndarray:
+    """``(T, ..., F)`` loop layout back to ``(..., F, T)``."""
+    return np.moveaxis(a, 0, -1)
+
+
+# ----------------------------------------------------------------------------------- noise sample
+def noise_psd_from_sample(noise: np.ndarray, n_fft: int, hop_length: int, win_length: int | None = None,
+                          window: str = "hann") -> np.ndarray:
+    """Mean periodogram of a noise-only recording, in ``|STFT|**2`` units of :func:`audiorestore.dsp.stft`.
+
+    Frames are taken without centre padding (padding would bias the estimate low). A sample shorter
+    than one window cannot give a spectral shape; it is treated as white noise of its measured power.
+
+    Shape:
+        noise ``(..., time)`` -> ``(..., n_fft // 2 + 1)``.
+    """
+    noise = np.asarray(noise, dtype=np.float64)
+    win_length = win_length or n_fft
+    n_freq = n_fft // 2 + 1
+    if noise.shape[-1] >= win_length:
+        if noise.shape[-1] < n_fft:  # window shorter than n_fft: frames only need win_length samples
+            left = (n_fft - win_length) // 2
+            noise = np.pad(noise, [(0, 0)] * (noise.ndim - 1) + [(left, n_fft - noise.shape[-1] - left)])
+        power = np.abs(stft(noise, n_fft, hop_length, win_length, window, center=False)) ** 2
+        return power.mean(axis=-1)
+    # E|X(k)|^2 = sigma^2 * sum(w^2) for white noise of variance sigma^2
+    w = get_window(window, win_length, fftbins=True)
+    var = np.mean(noise ** 2, axis=-1, keepdims=True) if noise.shape[-1] else np.zeros(noise.shape[:-1] + (1,))
+    if noise.shape[-1]:
+        log.warning("noise sample of %d samples is shorter than one window (%d); assuming white noise",
+                    noise.shape[-1], win_length)
+    return np.broadcast_to(var * np.sum(w ** 2), noise.shape[:-1] + (n_freq,)).copy()
+
+
+def leading_silence_psd(x: np.ndarray, sample_rate: int, n_fft: int, hop_length: int,
+                        win_length: int | None = None, window: str = "hann",
+                        silence_s: float = 0.25) -> np.ndarray:
+    """Noise PSD from the first ``silence_s`` seconds of ``x``, assumed to hold noise only.
+
+    This is the classic assumption of Boll (1979, Sec. II) and of most early speech enhancers: the
+    recording starts before the talker does.
+
+    Shape:
+        x ``(..., time)`` -> ``(..., n_fft // 2 + 1)``.
+    """
+    if silence_s <= 0:
+        raise ValueError(f"silence_s must be positive, got {silence_s}")
+    win_length = win_length or n_fft
+    n = max(int(round(silence_s * sample_rate)), win_length)
+    return noise_psd_from_sample(np.asarray(x)[..., :n], n_fft, hop_length, win_length, window)
+
+
+# ------------------------------------------------------------------------------ minimum statistics
+# Martin (2006), "Bias compensation methods for minimum statistics noise PSD estimation", Signal
+# Processing 86, Table 5: M(D) for the bias of the minimum of D correlated smoothed periodograms.
+_MD_D = np.array([1, 2, 5, 8, 10, 15, 20, 30, 40, 60, 80, 120, 140, 160, 180, 220, 260, 300], dtype=float)
+_MD_M = np.array([0, 0.26, 0.48, 0.58, 0.61, 0.668, 0.705, 0.762, 0.8, 0.841, 0.865, 0.89, 0.9, 0.91,
+                  0.92, 0.93, 0.935, 0.94])
+
+
+def _m_of_d(d: int) -> float:
+    """M(D), interpolated in sqrt(D) between the table entries (Martin 2001, eq. 17 and Table III)."""
+    return float(np.interp(math.sqrt(d), np.sqrt(_MD_D), _MD_M))
+
+
+def _pool_frames(power: np.ndarray, k: int) -> np.ndarray:
+    """Average groups of ``k`` consecutive frames (last axis); a short last group is averaged as is."""
+    if k == 1:
+        return power
+    n = power.shape[-1]
+    n_groups = -(-n // k)
+    sums = np.add.reduceat(power, np.arange(0, n_groups * k, k), axis=-1)
+    counts = np.minimum(k, n - np.arange(0, n_groups * k, k))
+    return sums / counts
+
+
+def minimum_statistics(power: np.ndarray, frame_period_s: float, window_s: float = 1.536,
+                       subwindows: int = 8, step_s: float | None = 0.016) -> np.ndarray:
+    """Noise PSD by minimum statistics with optimal smoothing (Martin 2001, IEEE TSAP 9(5):504-512).
+
+    The periodogram is smoothed with a time- and frequency-dependent factor chosen to minimise the
+    mean squared error to the noise PSD (Sec. III, eqs. 3-12), the variance of the smoothed
+    periodogram gives the equivalent degrees of freedom that set the bias of the minimum (Sec. IV,
+    eqs. 15-23), and the minimum over a ``window_s`` window is tracked in ``subwindows`` sub-windows
+    so that a rising noise floor is followed within about one sub-window (Sec. V). Time constants
+    reproduce the paper's per-frame values at its 16 ms frame step (alpha_max = 0.96, beta_max = 0.8,
+    alpha_c smoothing 0.7, ...), and M(D) comes from Martin (2006), Table 5.
+
+    With ``step_s`` set, consecutive periodograms are averaged so the tracker runs at about that frame
+    step (the rate its constants were designed for) and its estimate is held over the pooled frames;
+    the averaging lowers the periodogram variance, which the Q_eq estimate of Sec. IV accounts for.
+
+    Shape:
+        power ``(..., freq, frames)`` (``|STFT|**2``) -> same shape.
+    """
+    if frame_period_s <= 0:
+        raise ValueError(f"frame_period_s must be positive, got {frame_period_s}")
+    p_in, scale = _normalise(power)
+    lead, (n_freq, n_frames_in) = p_in.shape[:-2], p_in.shape[-2:]
+    if n_frames_in == 0:
+        return np.zeros_like(p_in)
+    k = max(int(round(step_s / frame_period_s)), 1) if step_s else 1
+    pooled = _pool_frames(p_in, k).reshape(-1, n_freq, (n_frames_in + k - 1) // k)
+    # channels are independent: one frame loop per channel keeps the per-frame scalars Python floats
+    est = np.stack([_minstat_channel(np.ascontiguousarray(ch.T), frame_period_s * k, window_s, subwindows)
+                    for ch in pooled])
+    est = est.transpose(0, 2, 1).reshape(*lead, n_freq, -1)
+    if k > 1:
+        est = np.repeat(est, k, axis=-1)[..., :n_frames_in]
+    return est * scale
+
+
+def _minstat_channel(y: np.ndarray, tinc: float, window_s: float, subwindows: int) -> np.ndarray:
+    """Martin (2001) on one channel's normalised periodograms ``(frames, freq)``; returns the same shape."""
+    n_frames, n_freq = y.shape
+    floor = _REL_FLOOR
+    a_c = math.exp(-tinc / 0.0449)           # smoothing of the correction factor alpha_c, eq. (10): 0.7
+    alpha_max = math.exp(-tinc / 0.392)      # eq. (11): 0.96
+    alpha_min_hi = math.exp(-tinc / 0.0133)  # upper bound of the lower limit of alpha, eq. (12): 0.3
+    snr_exp = -tinc / 0.064                  # eq. (12): alpha >= min(0.3, SNR^-0.25)
+    beta_max = math.exp(-tinc / 0.0717)      # eq. (20): 0.8
+    av = 2.12                                # B_c = 1 + av * sqrt(mean 1/Q_eq), Sec. IV-C
+    qeqi_max, qeqi_min = 1 / 2.0, 1 / 14.0   # limits of 1/Q_eq, eq. (23)
+    n_sub = max(int(round(window_s / (tinc * subwindows))), 4)   # V frames per sub-window
+    n_u = max(int(round(window_s / (tinc * n_sub))), 1)          # U sub-windows
+    md, mv = _m_of_d(n_u * n_sub), _m_of_d(n_sub)
+    # maximum noise slope allowed for a local minimum, per 1/Q_eq band (Sec. V: 8, 4, 2, 1.2 at 16 ms)
+    q_thresh = (0.03, 0.05, 0.06)
+    slope_max = [10.0 ** (db * n_sub * tinc / 10.0) for db in (47.0, 31.4, 15.7, 4.1)]
+
+    # State. The moments of eqs. (20)-(21) are stacked so each update is one vector operation:
+    # mom = [P, P^2] drives avg = [P_bar, P2_bar].
+    mom = np.empty((2, n_freq))
+    mom[0] = y[0]                          # smoothed periodogram P(l, k), eq. (3)
+    mom[1] = y[0] * y[0]
+    p = mom[0]
+    avg = mom.copy()
+    sn2 = np.maximum(p, floor)             # noise PSD estimate sigma_N^2
+    ac = 1.0
+    act_min = np.full(n_freq, np.inf)
+    act_min_sub = np.full(n_freq, np.inf)
+    p_min_u = p.copy()
+    buf = np.full((n_u, n_freq), np.inf)
+    i_buf = -1
+    lmin_flag = np.zeros(n_freq, dtype=bool)
+    sub_count = n_sub - 1                  # force a buffer switch on the first frame
+    out = np.empty_like(y)
+    tmp, alpha, beta, qeqi = (np.empty(n_freq) for _ in range(4))
+    b_min = np.empty((2, n_freq))
+    two_m = np.array([[2 * md], [2 * mv]])
+    c_dv = np.array([[2 * (n_u * n_sub - 1) * (1 - md)], [2 * (n_sub - 1) * (1 - mv)]])
+    sum_y = y.sum(axis=1) + floor
+    sum_sn2 = float(sn2.sum())
+    for t in range(n_frames):
+        yt = y[t]
+        sum_p = float(p.sum())
+        # correction factor of the smoothing, eqs. (9)-(10)
+        ratio = sum_p / sum_y[t] - 1.0
+        ac = a_c * ac + (1 - a_c) * max(1.0 / (1.0 + ratio * ratio), 0.7)
+        # optimal smoothing parameter, eq. (11), with the lower limit of eq. (12)
+        np.divide(p, sn2, out=tmp)
+        tmp -= 1.0
+        np.multiply(tmp, tmp, out=tmp)
+        tmp += 1.0
+        np.divide(alpha_max * ac, tmp, out=alpha)
+        np.maximum(alpha, min(alpha_min_hi, max(sum_p / sum_sn2, floor) ** snr_exp), out=alpha)
+        # P = alpha P + (1 - alpha) |Y|^2, eq. (3)
+        p -= yt
+        p *= alpha
+        p += yt
+        # moments of P with beta = min(alpha^2, beta_max), eqs. (20)-(21)
+        np.multiply(alpha, alpha, out=beta)
+        np.minimum(beta, beta_max, out=beta)
+        np.multiply(p, p, out=mom[1])
+        avg -= mom
+        avg *= beta
+        avg += mom
+        # 1/Q_eq = var(P) / (2 sigma_N^4), limited, eq. (23)
+        np.multiply(avg[0], avg[0], out=qeqi)
+        np.subtract(avg[1], qeqi, out=qeqi)
+        np.multiply(sn2, sn2, out=tmp)
+        tmp *= 2.0
+        qeqi /= tmp
+        np.minimum(qeqi, qeqi_max, out=qeqi)
+        np.maximum(qeqi, qeqi_min / (t + 1), out=qeqi)
+        q_avg = float(qeqi.sum()) / n_freq
+        # bias of the minimum over D and over V frames, eq. (17): B_min = 1 + c / (1/Q_eq - 2M),
+        # times the overall correction B_c = 1 + av sqrt(mean 1/Q_eq) (Sec. IV-C)
+        np.reciprocal(qeqi, out=qeqi)
+        np.subtract(qeqi, two_m, out=b_min)
+        np.divide(c_dv, b_min, out=b_min)
+        b_min += 1.0
+        np.multiply(p, 1.0 + av * math.sqrt(q_avg), out=tmp)
+        b_min *= tmp
+        k_mod = b_min[0] < act_min
+        np.minimum(act_min, b_min[0], out=act_min)
+        np.copyto(act_min_sub, b_min[1], where=k_mod)
+        if sub_count >= n_sub - 1:  # end of a sub-window: store its minimum (Sec. V)
+            i_buf = (i_buf + 1) % n_u
+            buf[i_buf] = act_min
+            p_min_u = buf.min(axis=0)
+            nsm = slope_max[sum(q_avg >= q for q in q_thresh)]
+            # a local minimum in the last sub-window, not far above the window's one: the noise rose
+            lmin = lmin_flag & ~k_mod & (act_min_sub < nsm * p_min_u) & (act_min_sub > p_min_u)
+            if lmin.any():
+                p_min_u[lmin] = act_min_sub[lmin]
+                buf[:, lmin] = p_min_u[lmin]
+            lmin_flag[:] = False
+            act_min[:] = np.inf
+            sub_count = 0
+        else:
+            if sub_count > 0:
+                lmin_flag |= k_mod
+                np.minimum(act_min_sub, p_min_u, out=p_min_u)
+            sn2 = np.maximum(p_min_u, floor)
+            sum_sn2 = float(sn2.sum())
+            sub_count += 1
+        out[t] = sn2
+    return out
+
+
+# -------------------------------------------------------------------------------------------- MCRA
+def _running_block_min(s: np.ndarray, n_block: int) -> np.ndarray:
+    """Minimum of ``s`` over the current and the previous block of ``n_block`` frames (last axis).
+
+    This is exactly what the S_min / S_tmp recursion of Cohen & Berdugo (2002, eqs. 8-11) computes
+    (S_tmp restarts every L frames and seeds the next S_min), evaluated without a frame loop.
+    """
+    n = s.shape[-1]
+    n_blocks = -(-n // n_block)
+    pad = n_blocks * n_block - n
+    sp = np.pad(s, [(0, 0)] * (s.ndim - 1) + [(0, pad)], constant_values=np.inf)
+    blocks = sp.reshape(s.shape[:-1] + (n_blocks, n_block))
+    run = np.minimum.accumulate(blocks, axis=-1)
+    prev = np.concatenate([np.full(s.shape[:-1] + (1,), np.inf), run[..., :-1, -1]], axis=-1)
+    return np.minimum(run, prev[..., None]).reshape(sp.shape)[..., :n]
+
+
+def mcra(power: np.ndarray, frame_period_s: float, delta: float = 5.0, window_s: float = 1.0,
+         smoothing_s: float = 0.0717, presence_s: float = 0.00994, noise_s: float = 0.312,
+         freq_width: int = 1) -> np.ndarray:
+    """Noise PSD by minima-controlled recursive averaging (Cohen & Berdugo 2002, IEEE SPL 9(1):12-15).
+
+    The noisy power, smoothed over ``2 * freq_width + 1`` bins (eq. 6) and in time (eq. 7), is compared
+    with its minimum over the last ``window_s`` to ``2 * window_s`` seconds (eqs. 8-11); a ratio above
+    ``delta`` marks speech (eq. 12), whose smoothed indicator is the speech presence probability p
+    (eq. 14). The noise PSD is a recursive average of the periodogram whose smoothing factor moves
+    from ``alpha_d`` towards 1 as p rises (eqs. 4-5), so speech does not leak into the estimate.
+
+    The paper's per-frame constants alpha_s = 0.8, alpha_p = 0.2 and alpha_d = 0.95 are given here as
+    time constants (``smoothing_s``, ``presence_s``, ``noise_s``) taken at a 16 ms frame step, an
+    assumption of this implementation that makes it independent of hop and sample rate.
+
+    Shape:
+        power ``(..., freq, frames)`` (``|STFT|**2``) -> same shape.
+    """
+    if frame_period_s <= 0:
+        raise ValueError(f"frame_period_s must be positive, got {frame_period_s}")
+    p_in, scale = _normalise(power)
+    n_freq, n_frames = p_in.shape[-2:]
+    if n_frames == 0:
+        return np.zeros_like(p_in)
+    a_s = math.exp(-frame_period_s / smoothing_s)
+    a_p = math.exp(-frame_period_s / presence_s)
+    a_d = math.exp(-frame_period_s / noise_s)
+    # eq. (6): frequency smoothing with a normalised Hann window of 2w+1 bins
+    if freq_width > 0 and n_freq > 1:
+        b = np.hanning(2 * freq_width + 3)[1:-1]
+        b /= b.sum()
+        padded = np.pad(p_in, [(0, 0)] * (p_in.ndim - 2) + [(freq_width, freq_width), (0, 0)], mode="edge")
+        s_f = sum(b[i] * padded[..., i:i + n_freq, :] for i in range(b.size))
+    else:
+        s_f = p_in
+    # eq. (7): first-order recursive smoothing in time, started at the first frame
+    s = lfilter([1 - a_s], [1, -a_s], s_f, axis=-1, zi=a_s * s_f[..., :1])[0]
+    s_min = _running_block_min(s, max(int(round(window_s / frame_period_s)), 1))
+    # eqs. (12)-(14): speech presence indicator and its smoothed probability
+    presence = (s > delta * np.maximum(s_min, _REL_FLOOR)).astype(np.float64)
+    prob = lfilter([1 - a_p], [1, -a_p], presence, axis=-1)
+    # eqs. (4)-(5): time-varying recursive average; the one recursion that needs a frame loop
+    a = a_d + (1 - a_d) * prob
+    a_t = np.ascontiguousarray(np.moveaxis(a, -1, 0))
+    drive = np.ascontiguousarray(np.moveaxis((1 - a) * p_in, -1, 0))
+    out = np.empty_like(a_t)
+    lam = np.moveaxis(p_in, -1, 0)[0].copy()
+    for t in range(n_frames):
+        np.multiply(a_t[t], lam, out=lam)
+        lam += drive[t]
+        out[t] = lam
+    return np.maximum(_frames_to_last(out), _REL_FLOOR) * scale
+
+
+def estimate_noise_psd(power: np.ndarray, frame_period_s: float, method: str = "mcra") -> np.ndarray:
+    """Track the noise PSD of a power spectrogram with ``method`` in ('minstat', 'mcra').
+
+    ('silence' needs the waveform: use :func:`leading_silence_psd`.)
+
+    Shape:
+        power ``(..., freq, frames)`` -> same shape.
+    """
+    if method == "minstat":
+        return minimum_statistics(power, frame_period_s)
+    if method == "mcra":
+        return mcra(power, frame_period_s)
+    raise ValueError(f"noise estimator must be 'minstat' or 'mcra' here, got '{method}'")

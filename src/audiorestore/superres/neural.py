@@ -1,0 +1,236 @@
+"""Neural super-resolution from a checkpoint: AudioUNet, TFiLM and MU-GAN as :class:`Upsampler` methods.
+
+Pipeline (as in Kuleshov et al. 2017, Sec. 3, and the papers that follow it):
+
+1. the input is interpolated from its rate to the model's ``sample_rate`` with the interpolation the
+   model was trained with (``config.interpolation``: cubic spline as in the papers, or sinc), because
+   the network's output is a correction added to exactly that interpolated signal;
+2. the network runs on overlapping chunks of ``chunk_s`` seconds with ``context_s`` seconds of context
+   on each side; chunk boundaries fall on multiples of the network's decimation so every chunk sees
+   the same sample phase as whole-signal inference, and neighbouring chunks are cross-faded over the
+   middle half of their shared context. For the convolutional models (AudioUNet, MU-GAN), whose
+   receptive field is far below the default context, chunked output equals whole-signal output to
+   float precision; TFiLM's LSTM spans the whole chunk, so there the two differ slightly. Memory is
+   bounded by the chunk, not by the signal length;
+3. the result is resampled (sinc) from the model's rate to ``target_rate`` when they differ.
+
+A model is trained for one target rate and one input bandwidth (``config.input_rate / 2``). Other
+ratios run, with a warning, but outside what the model learnt: an input narrower than trained (8 kHz
+into a 16 -> 48 kHz model) leaves a gap between its own Nyquist frequency and the band the model
+learnt to start extending from; a wider input (22.05 kHz into the same model) reaches the model with
+content above 8 kHz that it was trained to treat as missing and may alter. A different target rate
+is reached by resampling the model's output, so the added band stops at the model's Nyquist frequency.
+
+Example:
+    >>> from audiorestore.enhancer import get_method
+    >>> up = get_method("audiounet", checkpoint="audiounet_16k_48k.pt")   # doctest: +SKIP
+    >>> y = up(x, 16000, 48000)                                           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from ..config import coerce_value
+from ..dsp.resample import resample
+from ..enhancer import Upsampler, register
+from ..errors import AudioRestoreError, ParameterError
+from .baselines import INTERPOLATIONS, interpolate
+
+log = logging.getLogger(__name__)
+
+
+def _doc(text: str) -> dict:
+    return {"doc": text}
+
+
+@dataclass
+class NeuralUpsampler(Upsampler):
+    """A super-resolution network loaded from a checkpoint (family checked against ``family``).
+
+    Shape:
+        ``(channels, time)`` at ``sample_rate`` -> ``(channels, round(time * target_rate / sample_rate))``;
+        channels are processed independently (as a batch).
+    """
+
+    #: Model family this method accepts; "" accepts any family whose task is "upsample".
+    family: ClassVar[str] = ""
+    summary = "neural super-resolution from a checkpoint"
+
+    checkpoint: str = field(default="", metadata=_doc("model checkpoint (.pt) written by audiorestore train"))
+    device: str = field(default="cpu", metadata=_doc("torch device: cpu, cuda, cuda:1, mps"))
+    chunk_s: float = field(default=4.0, metadata=_doc("seconds of audio per network call (bounds memory)"))
+    context_s: float = field(default=0.1, metadata=_doc("seconds of context on each side of a chunk"))
+    interpolation: str = field(default="", metadata=_doc(
+        "input interpolation: spline, sinc or linear; empty: the one the model was trained with"))
+
+    def __post_init__(self) -> None:
+        if not self.checkpoint:
+            what = f"method '{self.name}'" if self.name else "a neural upsampler"
+            raise ParameterError(f"{what} needs a trained model: pass --checkpoint PATH "
+                                 f"(or checkpoint=PATH in Python)")
+        if self.chunk_s <= 0 or self.context_s < 0:
+            raise ParameterError(f"chunk_s must be > 0 and context_s >= 0, got {self.chunk_s}, {self.context_s}")
+        if self.interpolation and self.interpolation not in INTERPOLATIONS:
+            raise ParameterError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, "
+                                 f"got '{self.interpolation}'")
+        from ..train.checkpoint import load_package, model_from_package
+
+        pkg = load_package(self.checkpoint)
+        fam = str(pkg["family"])
+        self._check_family(fam)
+        try:
+            self._model = model_from_package(pkg, torch.device(self.device))
+        except AudioRestoreError:
+            raise
+        except (RuntimeError, ValueError, TypeError, AssertionError) as exc:  # state_dict mismatch, bad device
+            raise ParameterError(f"cannot load {fam} model ({' '.join(str(exc).split())[:200]})",
+                                 self.checkpoint) from None
+        self._family_name = fam
+        cfg = self._model.config
+        self.model_rate: int = int(cfg.sample_rate)
+        self.model_input_rate: int = int(cfg.input_rate)
+        self._interp = self.interpolation or str(getattr(cfg, "interpolation", "spline"))
+        self._warned_rates: set[int] = set()
+
+    def _check_family(self, fam: str) -> None:
+        from ..models.registry import get_family
+
+        spec = get_family(fam)
+        if spec.task != "upsample":
+            raise ParameterError(f"checkpoint holds a '{fam}' model (task '{spec.task}'), not a super-resolution "
+                                 "model", self.checkpoint)
+        if self.family and fam != self.family:
+            raise ParameterError(f"checkpoint holds a '{fam}' model, not '{self.family}' (use --method {fam})",
+                                 self.checkpoint)
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The network, in eval mode on ``device``."""
+        return self._model
+
+    def upsample(self, audio: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
+        if sample_rate != self.model_input_rate and sample_rate not in self._warned_rates:
+            self._warned_rates.add(sample_rate)
+            log.warning("%s model was trained for %d -> %d Hz; input is at %d Hz, so its bandwidth differs "
+                        "from what the model learnt (see audiorestore.superres.neural)",
+                        self._family_name, self.model_input_rate, self.model_rate, sample_rate)
+        kind = self._interp if sample_rate < self.model_rate else "sinc"  # never alias when going down
+        x = interpolate(audio, sample_rate, self.model_rate, kind).astype(np.float32)
+        y = self.run(x)
+        if target_rate != self.model_rate:
+            y = resample(y, self.model_rate, target_rate)
+        return y
+
+    def chunk_plan(self, length: int) -> tuple[int, int, int]:
+        """``(core, context, hop)`` in samples at the model rate for a signal of ``length`` samples.
+
+        ``core`` and ``context`` are multiples of the network's decimation ``hop`` so that chunk
+        windows start on the same sample phase as whole-signal inference.
+        """
+        hop = int(self.model.valid_length(1))
+        core = max(hop, math.ceil(self.chunk_s * self.model_rate / hop) * hop)
+        context = math.ceil(self.context_s * self.model_rate / hop) * hop
+        return core, context, hop
+
+    @torch.inference_mode()
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """Run the network on ``(channels, time)`` already at the model rate, chunk by chunk.
+
+        Shape:
+            ``(channels, time)`` -> ``(channels, time)`` float32.
+        """
+        if x.ndim != 2:
+            raise ValueError(f"expected (channels, time) at the model rate, found shape {x.shape}")
+        n = x.shape[-1]
+        core, ctx, _ = self.chunk_plan(n)
+        if n <= core + 2 * ctx:
+            return self._forward(x)
+        # Chunk k owns [s, s + core); it is computed from [s - ctx, s + core + ctx) and kept over
+        # [s - f, s + core + f) with f = ctx / 2, linearly cross-faded with its neighbours over 2f.
+        f = ctx // 2
+        out = np.zeros(x.shape, dtype=np.float32)
+        for s in range(0, n, core):
+            a, b = max(0, s - ctx), min(n, s + core + ctx)
+            y = self._forward(x[:, a:b])
+            lo, hi = max(0, s - f), min(n, s + core + f)
+            pos = np.arange(lo, hi, dtype=np.float64) + 0.5
+            w = np.ones(hi - lo, dtype=np.float64)
+            if s > 0 and f > 0:  # fade in over [s - f, s + f)
+                w *= np.clip((pos - (s - f)) / (2 * f), 0.0, 1.0)
+            if s + core < n and f > 0:  # fade out over [s + core - f, s + core + f)
+                w *= np.clip((s + core + f - pos) / (2 * f), 0.0, 1.0)
+            w = w.astype(np.float32)
+            out[:, lo:hi] += w * y[:, lo - a:hi - a]
+        return out
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        dev = next(self.model.parameters()).device
+        t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[:, None, :].to(dev)
+        return self.model(t)[:, 0].float().cpu().numpy()
+
+    def params(self) -> dict[str, Any]:
+        return {"checkpoint": self.checkpoint, "device": self.device, "chunk_s": self.chunk_s,
+                "context_s": self.context_s, "interpolation": self._interp}
+
+
+@register
+@dataclass
+class AudioUNetUpsampler(NeuralUpsampler):
+    """AudioUNet (Kuleshov, Enam, Ermon 2017) from a checkpoint."""
+
+    name = "audiounet"
+    family = "audiounet"
+    summary = "AudioUNet: U-Net with subpixel upsampling on the spline-interpolated input (needs --checkpoint)"
+    citation = "Kuleshov, Enam, Ermon, Audio Super-Resolution Using Neural Networks, ICLR-W 2017"
+
+
+@register
+@dataclass
+class TFiLMUpsampler(NeuralUpsampler):
+    """TFiLM U-Net (Birnbaum et al. 2019) from a checkpoint."""
+
+    name = "tfilm"
+    family = "tfilm"
+    summary = "TFiLM: AudioUNet with temporal feature-wise modulation by an LSTM (needs --checkpoint)"
+    citation = "Birnbaum, Kuleshov, Enam, Koh, Ermon, Temporal FiLM, NeurIPS 2019"
+
+
+@register
+@dataclass
+class MUGANUpsampler(NeuralUpsampler):
+    """MU-GAN generator (Kim and Sathe 2019) from a checkpoint."""
+
+    name = "mugan"
+    family = "mugan"
+    summary = "MU-GAN: multi-scale conv U-Net GAN with autoencoder feature loss (needs --checkpoint)"
+    citation = "Kim, Sathe, Bandwidth Extension on Raw Audio via Generative Adversarial Networks, 2019"
+
+
+def upsampler_from_checkpoint(checkpoint: str | Path, **params: Any) -> NeuralUpsampler:
+    """The registered upsampler for the family stored in ``checkpoint`` (any upsample family).
+
+    Example:
+        >>> up = upsampler_from_checkpoint("runs/tfilm/best.pt", chunk_s=2.0)   # doctest: +SKIP
+    """
+    from ..train.checkpoint import load_package
+
+    fam = str(load_package(checkpoint)["family"])
+    cls = next((c for c in (AudioUNetUpsampler, TFiLMUpsampler, MUGANUpsampler) if c.family == fam),
+               NeuralUpsampler)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    kwargs: dict[str, Any] = {}
+    for key, value in params.items():  # strings (CLI --set) are coerced to the field types
+        if key not in fields or key == "checkpoint":
+            raise ParameterError(f"neural upsamplers have no parameter '{key}' "
+                                 f"(parameters: {', '.join(k for k in fields if k != 'checkpoint')})")
+        kwargs[key] = coerce_value(value, fields[key].type, key) if isinstance(value, str) else value
+    return cls(checkpoint=str(checkpoint), **kwargs)

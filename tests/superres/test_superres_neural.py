@@ -1,0 +1,154 @@
+"""Neural upsamplers from checkpoints: rates and ratios, chunked inference, the Python API and the CLI."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import audiorestore as ar
+from audiorestore.cli.main import main
+from audiorestore.enhancer import get_method
+from audiorestore.errors import ParameterError
+from audiorestore.superres import NeuralUpsampler, upsampler_from_checkpoint
+
+from .conftest import harmonic_tone
+
+RATIOS = [(22050, 44100), (12000, 48000), (11025, 44100), (16000, 48000)]
+
+
+def _stereo(n: int, sample_rate: int) -> np.ndarray:
+    left = harmonic_tone(n, sample_rate, 220.0, sample_rate / 2)
+    right = harmonic_tone(n, sample_rate, 330.0, sample_rate / 2)
+    return np.stack([left, right]).astype(np.float32)
+
+
+@pytest.mark.parametrize("family", ["audiounet", "tfilm", "mugan"])
+def test_method_named_after_family_loads_its_checkpoint(family: str, tiny_checkpoint) -> None:
+    up = get_method(family, checkpoint=str(tiny_checkpoint(family)))
+    assert isinstance(up, NeuralUpsampler) and up.name == family
+    assert up.model_rate == 48000 and up.model_input_rate == 16000
+    y = up(_stereo(1600, 16000), 16000, 48000)
+    assert y.shape == (2, 4800) and y.dtype == np.float32 and np.all(np.isfinite(y))
+
+
+def test_neural_method_errors_are_one_line(tiny_checkpoint, tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="needs a trained model"):
+        get_method("audiounet")
+    with pytest.raises(ParameterError, match="use --method mugan"):
+        get_method("audiounet", checkpoint=str(tiny_checkpoint("mugan")))
+    with pytest.raises(ParameterError, match="not a super-resolution model"):
+        get_method("mugan", checkpoint=str(tiny_checkpoint("mugan_ae")))
+    with pytest.raises(ar.AudioRestoreError, match="checkpoint not found"):
+        get_method("tfilm", checkpoint=str(tmp_path / "missing.pt"))
+
+
+@pytest.mark.parametrize("rates", RATIOS)
+def test_rational_ratios_give_the_right_length(rates: tuple[int, int], tiny_checkpoint, caplog) -> None:
+    sr, target = rates
+    up = upsampler_from_checkpoint(tiny_checkpoint("audiounet"))
+    x = _stereo(sr // 10 + 1, sr)
+    with caplog.at_level(logging.WARNING):
+        y = up(x, sr, target)
+    assert y.shape == (2, round(x.shape[-1] * target / sr))
+    assert np.all(np.isfinite(y))
+    # the model is trained for 16 -> 48 kHz: other input rates are flagged
+    assert ("trained for 16000 -> 48000 Hz" in caplog.text) == (sr != 16000)
+
+
+@pytest.mark.parametrize("family", ["audiounet", "mugan"])
+def test_chunked_inference_equals_whole_signal_inference(family: str, tiny_checkpoint) -> None:
+    """Convolutional models: chunks of 30 ms with 5 ms context (receptive field ~ 100 samples = 2 ms)
+    reproduce whole-signal inference to float precision, including at chunk boundaries."""
+    path = str(tiny_checkpoint(family))
+    whole = get_method(family, checkpoint=path, chunk_s=10.0)
+    chunked = get_method(family, checkpoint=path, chunk_s=0.03, context_s=0.005)
+    x = _stereo(3333, 16000)
+    core, ctx, hop = chunked.chunk_plan(10000)
+    assert core == 1440 and ctx == 240 and core % hop == 0
+    y_whole = whole(x, 16000, 48000)
+    y_chunked = chunked(x, 16000, 48000)
+    assert y_whole.shape == y_chunked.shape == (2, 9999)
+    assert np.abs(y_whole - y_chunked).max() < 1e-5
+    assert np.abs(y_whole).max() > 0.1
+
+
+def test_tfilm_chunked_inference_is_close_to_whole(tmp_path: Path) -> None:
+    import torch
+
+    from audiorestore.models.registry import build_model, get_family
+    from audiorestore.train.checkpoint import save_model
+
+    torch.manual_seed(0)
+    cfg = get_family("tfilm").tiny()
+    model = build_model("tfilm", cfg)
+    for film in [*model.down_film, model.bottleneck_film, *model.up_film]:  # non-identity modulation
+        torch.nn.init.normal_(film.proj.weight, std=0.1)
+    path = str(save_model(tmp_path / "tfilm.pt", model, "tfilm", cfg, 48000))
+    x = _stereo(3333, 16000)
+    y_whole = get_method("tfilm", checkpoint=path, chunk_s=10.0)(x, 16000, 48000)
+    y_chunked = get_method("tfilm", checkpoint=path, chunk_s=0.03, context_s=0.005)(x, 16000, 48000)
+    assert y_chunked.shape == y_whole.shape
+    err = np.sqrt(np.mean((y_whole - y_chunked) ** 2) / np.mean(y_whole**2))
+    assert 0 < err < 0.1  # the LSTM sees a different history per chunk: close, not identical
+
+
+def test_python_api_upsample(tiny_checkpoint) -> None:
+    x = _stereo(1000, 16000)
+    assert ar.upsample(x, 16000, 48000).shape == (2, 3000)  # default: sinc
+    assert ar.upsample(x[0], 16000, 48000, method="spline").shape == (3000,)
+    y = ar.upsample(x, 16000, 48000, checkpoint=str(tiny_checkpoint("mugan")))  # family from the checkpoint
+    assert y.shape == (2, 3000)
+    with pytest.raises(ParameterError, match="not an upsampler"):
+        ar.upsample(x, 16000, 48000, method="filter")
+
+
+def test_upsample_file_blockwise_equals_in_memory(write_audio, tmp_path: Path) -> None:
+    """A stereo 22.05 kHz file in 0.25 s blocks (rational block alignment) matches whole-array spline
+    interpolation: block seams are cross-faded where both blocks agree."""
+    x = _stereo(int(1.3 * 22050), 22050)
+    src = write_audio("in.wav", x, 22050, subtype="FLOAT")
+    up = get_method("spline")
+    up.block_s, up.overlap_s = 0.25, 0.05  # instance override of the class defaults: several blocks
+    dst = ar.upsample_file(src, tmp_path / "out.wav", 44100, up)
+    y, sr = sf.read(str(dst), dtype="float32", always_2d=True)
+    assert sr == 44100 and y.shape == (2 * x.shape[-1], 2)
+    ref = up(x, 22050, 44100)
+    assert np.abs(y.T - ref).max() < 1e-4
+    with pytest.raises(ar.AudioInputError, match="exists"):
+        ar.upsample_file(src, dst, 44100, "spline")
+
+
+def test_cli_upsample_through_main(write_audio, tmp_path: Path, tiny_checkpoint) -> None:
+    src = write_audio("in/a.flac", _stereo(12000, 12000), 12000)
+    write_audio("in/sub/b.wav", _stereo(11025, 11025)[0], 11025)
+    out = tmp_path / "out"
+    assert main(["upsample", str(tmp_path / "in"), "-o", str(out), "--rate", "48000", "--method", "spline",
+                 "-q"]) == 0
+    a, b = sf.info(str(out / "a.flac")), sf.info(str(out / "sub" / "b.wav"))
+    assert (a.samplerate, a.frames, a.channels) == (48000, 48000, 2)
+    assert (b.samplerate, b.frames, b.channels) == (48000, 48000, 1)
+    one = tmp_path / "one.wav"
+    assert main(["upsample", str(src), "-o", str(one), "--rate", "48000",
+                 "--checkpoint", str(tiny_checkpoint("tfilm")), "--set", "chunk_s=0.5", "-q"]) == 0
+    assert sf.info(str(one)).frames == 48000
+    assert main(["upsample", str(src), "-o", str(one), "--rate", "48000", "--method", "nope", "-q"]) == 2
+    assert main(["upsample", str(src), "-o", str(one), "--rate", "48000", "-m", "wiener", "-q"]) == 2
+    with pytest.raises(SystemExit):
+        main(["upsample", str(src)])  # --rate is required
+
+
+def test_cli_upsample_subprocess(write_audio, tmp_path: Path) -> None:
+    src = write_audio("tone.wav", _stereo(22050 // 2, 22050)[0], 22050)
+    dst = tmp_path / "tone_44k.flac"
+    proc = subprocess.run([sys.executable, "-m", "audiorestore.cli.main", "upsample", str(src), "-o", str(dst),
+                           "--rate", "44100", "-m", "sinc"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "upsampled 1 file(s)" in proc.stderr
+    info = sf.info(str(dst))
+    assert (info.samplerate, info.frames) == (44100, 22050)
