@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from audiorestore.models.crm import CRM, CRMConfig, bounded_complex_mask
-from audiorestore.models.profile import count_macs, macs_per_second
+from audiorestore.models.profiling import count_macs, macs_per_second
 from tests.models.helpers import (assert_checkpoint_round_trip, assert_deterministic, assert_shape_preserved,
                                   overfit, seeded, speechlike_pair)
 

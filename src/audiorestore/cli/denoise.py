@@ -31,7 +31,9 @@ def build_enhancer(args: argparse.Namespace, default: str):
         params["checkpoint"] = args.checkpoint
     if getattr(args, "device", None):
         params["device"] = args.device
-    return get_method(args.method or default, **params)
+    # a checkpoint without a method: the generic neural method reads the family from the checkpoint
+    method = args.method or ("neural" if getattr(args, "checkpoint", None) else default)
+    return get_method(method, **params)
 
 
 def run(args: argparse.Namespace) -> int:

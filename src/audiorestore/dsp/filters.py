@@ -60,15 +60,29 @@ def apply_filter(x: np.ndarray, coeffs: np.ndarray, zero_phase: bool = False) ->
     """
     x = np.asarray(x, dtype=np.float64)
     coeffs = np.asarray(coeffs)
+    # forward-backward filtering pads the ends by odd reflection; the pad must cover the filter's
+    # settling time, or high-order IIR filters leave transients at both ends (scipy's default pad
+    # is only a few samples long)
+    padlen = max(min(settling_samples(coeffs), x.shape[-1] - 1), 0)
     if coeffs.ndim == 2:
         if zero_phase:
-            padlen = min(3 * (2 * coeffs.shape[0] + 1), x.shape[-1] - 1)
-            return signal.sosfiltfilt(coeffs, x, axis=-1, padlen=max(padlen, 0))
+            return signal.sosfiltfilt(coeffs, x, axis=-1, padlen=padlen)
         return signal.sosfilt(coeffs, x, axis=-1)
     if zero_phase:
-        padlen = min(3 * coeffs.size, x.shape[-1] - 1)
-        return signal.filtfilt(coeffs, [1.0], x, axis=-1, padlen=max(padlen, 0))
+        return signal.filtfilt(coeffs, [1.0], x, axis=-1, padlen=padlen)
     return signal.lfilter(coeffs, [1.0], x, axis=-1)
+
+
+def settling_samples(coeffs: np.ndarray, tol: float = 1e-6, max_samples: int = 1 << 15) -> int:
+    """Length of a filter's impulse response down to ``tol`` of its peak (FIR: its length)."""
+    coeffs = np.asarray(coeffs)
+    if coeffs.ndim == 1:
+        return int(coeffs.size)
+    impulse = np.zeros(max_samples)
+    impulse[0] = 1.0
+    h = np.abs(signal.sosfilt(coeffs, impulse))
+    above = np.nonzero(h > tol * h.max())[0]
+    return int(above[-1] + 1) if above.size else 1
 
 
 def notch_filter(freq_hz: float, sample_rate: int, quality: float = 30.0) -> np.ndarray:
