@@ -125,3 +125,23 @@ def test_add_noise_colour_and_babble_stages(tmp_path) -> None:
     assert abs(float(measure_snr(x, yb - x)) - 5.0) < 1e-6
     with pytest.raises(ParameterError):
         AddNoise(colors=("grey",))
+
+
+def test_add_noise_never_draws_a_silent_excerpt(tmp_path):
+    """A recording that is silent half of the time still always gives an audible excerpt."""
+    import soundfile as sf
+
+    from audiorestore.simulate import AddNoise
+
+    sr = 8000
+    rng = np.random.default_rng(0)
+    noise = np.zeros(sr * 10)
+    noise[: sr * 2] = rng.standard_normal(sr * 2)  # 2 s of noise then 8 s of digital silence
+    path = tmp_path / "gappy.wav"
+    sf.write(str(path), noise, sr, subtype="FLOAT")
+    stage = AddNoise(files=(str(path),), snr_db=(5.0, 5.0))
+    x = np.sin(np.arange(sr // 2) * 0.1)
+    for seed in range(20):
+        params = stage.sample(np.random.default_rng(seed), x.size, sr)
+        y = stage.apply(x, sr, params)
+        assert np.isclose(10 * np.log10(np.mean(x**2) / np.mean((y - x) ** 2)), 5.0, atol=1e-6)

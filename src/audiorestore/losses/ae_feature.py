@@ -28,6 +28,10 @@ from torch import nn
 
 from ..errors import ParameterError
 from ..models.mugan import MUGANAutoencoder
+from . import register_loss
+
+#: The name of this loss in ``loss.weights``; its checkpoint is ``[loss.params.ae_feature] checkpoint``.
+LOSS_NAME = "ae_feature"
 
 
 class AutoencoderFeatureLoss(nn.Module):
@@ -68,6 +72,11 @@ class AutoencoderFeatureLoss(nn.Module):
             raise ParameterError(f"need {len(idx)} layer weights, got {tuple(w.shape)}")
         self.register_buffer("weights", w)
 
+    @property
+    def sample_rate(self) -> int:
+        """The rate of the audio the autoencoder was trained on (its features describe that band)."""
+        return int(self.net.config.sample_rate)
+
     def train(self, mode: bool = True) -> "AutoencoderFeatureLoss":
         super().train(mode)
         self.net.eval()  # frozen
@@ -84,3 +93,21 @@ class AutoencoderFeatureLoss(nn.Module):
 
     def forward(self, estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return torch.sum(self.weights * self.layer_distances(estimate, target))
+
+
+def ae_feature_loss(checkpoint: str = "", layers: list[int] | None = None,
+                    weights: list[float] | None = None) -> AutoencoderFeatureLoss:
+    """The ``ae_feature`` loss of an experiment: ``[loss.params.ae_feature] checkpoint = "PATH"`` names
+    a ``mugan_ae`` checkpoint (``layers``, ``weights`` as in :class:`AutoencoderFeatureLoss`). The
+    trainer checks that the autoencoder's ``sample_rate`` is the data's.
+
+    Example:
+        >>> loss = ae_feature_loss("experiments/superres_mugan_ae/checkpoints/best.pt")  # doctest: +SKIP
+    """
+    if not str(checkpoint):
+        raise ParameterError(f"the {LOSS_NAME} loss needs a mugan_ae checkpoint: [loss.params.{LOSS_NAME}] "
+                             "checkpoint = \"PATH\" (train recipes/superres_mugan_ae.toml first)")
+    return AutoencoderFeatureLoss(checkpoint, layers, weights)
+
+
+register_loss(LOSS_NAME, ae_feature_loss)

@@ -219,6 +219,25 @@ def _as_paths(name: str, files: Sequence[Any]) -> tuple[str, ...]:
     return tuple(str(f) for f in files)
 
 
+def _audible_offset(noise: np.ndarray, num_samples: int, rng: np.random.Generator, crossfade: int,
+                    min_rel_db: float = -30.0, tries: int = 20) -> int:
+    """A random offset whose excerpt is not (nearly) silent: recordings with pauses (birds, thunder,
+    hens) would otherwise give excerpts at which no SNR can be reached. Redraws up to ``tries`` times,
+    then keeps the loudest excerpt drawn."""
+    flat = np.asarray(noise, dtype=np.float64).reshape(-1, np.shape(noise)[-1])
+    file_power = float(np.mean(flat**2)) + 1e-20
+    best, best_power = 0, -1.0
+    for _ in range(tries):
+        offset = random_offset(flat.shape[-1], num_samples, rng, crossfade)
+        seg = fit_noise(flat, num_samples, offset=offset, crossfade=crossfade)
+        power = float(np.mean(seg**2))
+        if power >= file_power * 10 ** (min_rel_db / 10):
+            return offset
+        if power > best_power:
+            best, best_power = offset, power
+    return best
+
+
 @dataclass(frozen=True)
 class AddNoise(Degradation):
     """Add noise at a drawn SNR: a recorded file (cropped or looped at a random offset) or a colour.
@@ -255,9 +274,9 @@ class AddNoise(Degradation):
         snr = draw_float(rng, self.snr_db)
         if self.files:
             f = draw_choice(rng, self.files)
-            length = self._bank.num_samples(f, sample_rate)
-            return {"file": f, "offset": random_offset(length, num_samples, rng, self.crossfade),
-                    "crossfade": self.crossfade, "snr_db": snr}
+            noise = self._bank.load(f, sample_rate)
+            offset = _audible_offset(noise, num_samples, rng, self.crossfade)
+            return {"file": f, "offset": offset, "crossfade": self.crossfade, "snr_db": snr}
         return {"color": draw_choice(rng, self.colors), "seed": draw_seed(rng), "snr_db": snr}
 
     def apply(self, x: np.ndarray, sample_rate: int, params: dict[str, Any],

@@ -32,7 +32,8 @@ from typing import Any, Literal
 
 from .. import config as cfgio
 from ..errors import ParameterError
-from ..losses import ADVERSARIAL_TERMS, RECONSTRUCTION_LOSSES
+from ..losses import ADVERSARIAL_TERMS, RECONSTRUCTION_LOSSES, check_loss_params
+from ..losses import ae_feature  # noqa: F401  registers MU-GAN's "ae_feature" loss
 from ..models.registry import get_family
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ class ModelSection:
 class DataSection:
     """Where the audio comes from, how examples are made and which files are held out."""
 
+    kind: Literal["auto", "mixing", "superres", "autoencode"] = field(default="auto", metadata=_doc(
+        "how examples are made: mixing (clean_dirs + noise/degrade, paired_dirs), superres (full-band "
+        "clean_dirs band-limited on the fly to model.config.input_rate), autoencode (clean_dirs patches "
+        "as input and target); auto: from the model family's task"))
     root: str = field(default="", metadata=_doc("folder every data path is relative to"))
     splits: str = field(default="", metadata=_doc("split file ([valid], [test], [never_train] patterns) to apply"))
     clean_dirs: list[str] = field(default_factory=list, metadata=_doc("clean speech folders (on-the-fly mixing)"))
@@ -71,6 +76,9 @@ class DataSection:
     paired_fraction: float = field(default=0.5, metadata=_doc("share of recorded pairs when both kinds exist"))
     degrade: dict[str, Any] = field(default_factory=dict,
                                     metadata=_doc("simulate chain: {stage name: {param: value or [lo, hi]}}"))
+    fixed_filter_fraction: float = field(default=0.5, metadata=_doc(
+        "superres: share of examples band-limited by Kuleshov et al.'s filter (Chebyshev I, order 8); "
+        "the rest draw a filter from data.degrade.lowpass_decimate (or the defaults)"))
     batch_size: int = field(default=16, metadata=_doc("examples per step (per process)"))
     num_workers: int = field(default=2, metadata=_doc("data loading processes"))
     valid_count: int = field(default=64, metadata=_doc("mixed validation examples"))
@@ -99,6 +107,10 @@ class ScheduleSection:
 class LossSection:
     weights: dict[str, float] = field(default_factory=lambda: {"l1": 1.0},
                                       metadata=_doc("{loss name: weight}; 'adv', 'feature_matching' for GANs"))
+    params: dict[str, dict[str, Any]] = field(
+        default_factory=dict,
+        metadata=_doc("{loss name: {parameter: value}} passed to the loss, e.g. [loss.params.deep_feature] "
+                      "checkpoint = \"lossnet.pt\" (relative paths: to the working directory)"))
     gan: Literal["lsgan", "hinge", "nsgan"] = field(default="lsgan", metadata=_doc("adversarial loss kind"))
     conditional: bool = field(default=True, metadata=_doc("give the discriminator the noisy input as cond"))
     disc_start: int = field(default=0, metadata=_doc("steps of reconstruction-only training first"))
@@ -121,6 +133,9 @@ class TrainerSection:
     best_metric: str = field(default="valid/loss", metadata=_doc("history key that selects best.pt"))
     best_mode: Literal["min", "max"] = field(default="min", metadata=_doc("lower or higher is better"))
     samples: int = field(default=2, metadata=_doc("validation examples written as audio"))
+    pretrain_steps: int = field(default=0, metadata=_doc(
+        "greedy layer-wise pretraining steps per hidden layer before training (dae, rdae, ddae_mel; "
+        "Lu et al. 2013, Sec. 2); 0: off"))
 
 
 @dataclass
@@ -188,6 +203,18 @@ def resolve(cfg: ExperimentConfig) -> ExperimentConfig:
         if name not in RECONSTRUCTION_LOSSES and name not in ADVERSARIAL_TERMS:
             known = ", ".join(sorted(RECONSTRUCTION_LOSSES) + list(ADVERSARIAL_TERMS))
             raise ParameterError(f"loss.weights: unknown loss '{name}' (known: {known})")
+    kind = data_kind(cfg)
+    if kind == "superres" and spec.task != "upsample":
+        raise ParameterError(f"data.kind 'superres' trains super-resolution models; '{spec.name}' is a "
+                             f"{spec.task} model")
+    if kind == "superres" and not 0.0 <= cfg.data.fixed_filter_fraction <= 1.0:
+        raise ParameterError(f"data.fixed_filter_fraction must lie in [0, 1], got {cfg.data.fixed_filter_fraction}")
+    for name, params in cfg.loss.params.items():
+        if name not in cfg.loss.weights:
+            raise ParameterError(f"loss.params.{name}: the loss '{name}' has no weight in loss.weights")
+        if not isinstance(params, dict):
+            raise ParameterError(f"loss.params.{name} must be a table of parameters, got {params!r}")
+        check_loss_params(name, params)
     if step_kind(cfg) == "gan" and spec.discriminator is None:
         raise ParameterError(f"model family '{spec.name}' has no discriminator; remove the 'adv' loss weight")
     rate = getattr(fam, "sample_rate", None)
@@ -196,7 +223,21 @@ def resolve(cfg: ExperimentConfig) -> ExperimentConfig:
     t = cfg.trainer
     if min(t.steps, t.log_every, t.eval_every, t.ckpt_every, cfg.data.batch_size) <= 0:
         raise ParameterError("trainer.steps, log_every, eval_every, ckpt_every and data.batch_size must be positive")
+    if t.pretrain_steps < 0:
+        raise ParameterError(f"trainer.pretrain_steps must be >= 0, got {t.pretrain_steps}")
     return out
+
+
+def data_kind(cfg: ExperimentConfig) -> str:
+    """How examples are made: ``data.kind``, or for ``auto`` the family's task (``upsample`` ->
+    ``superres``, ``autoencode`` -> ``autoencode``, anything else -> ``mixing``).
+
+    ``auto`` is kept as is in saved configs, so experiments saved before ``data.kind`` existed resume.
+    """
+    if cfg.data.kind != "auto":
+        return cfg.data.kind
+    task = get_family(cfg.model.family).task
+    return {"upsample": "superres", "autoencode": "autoencode"}.get(task, "mixing")
 
 
 def step_kind(cfg: ExperimentConfig) -> str:
@@ -207,15 +248,19 @@ def step_kind(cfg: ExperimentConfig) -> str:
 
 
 def apply_overrides(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentConfig:
-    """Dotted ``key=value`` overrides; ``model.config.X`` is typed by the family's config and
-    ``loss.weights.NAME`` may add a loss.
+    """Dotted ``key=value`` overrides; ``model.config.X`` is typed by the family's config,
+    ``loss.weights.NAME`` may add a loss and ``loss.params.NAME.KEY`` sets a loss parameter (the value
+    is read as a TOML value, else taken as a string).
 
     Example:
         >>> c = apply_overrides(ExperimentConfig(), ["trainer.steps=5", "loss.weights.mrstft=0.5"])
         >>> c.trainer.steps, c.loss.weights
         (5, {'l1': 1.0, 'mrstft': 0.5})
+        >>> apply_overrides(c, ["loss.params.deep_feature.n_layers=4"]).loss.params
+        {'deep_feature': {'n_layers': 4}}
     """
     plain, model_sets, weights = [], [], dict(cfg.loss.weights)
+    params = {k: dict(v) for k, v in cfg.loss.params.items()}
     for item in overrides:
         if "=" not in item:
             raise ParameterError(f"override '{item}' is not of the form key=value")
@@ -225,10 +270,15 @@ def apply_overrides(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentCo
             model_sets.append(f"{key[len('model.config.'):]}={value}")
         elif key.startswith("loss.weights."):
             weights[key[len("loss.weights."):]] = cfgio.coerce_value(value, float, key)
+        elif key.startswith("loss.params."):
+            name, _, param = key[len("loss.params."):].partition(".")
+            if not name or not param:
+                raise ParameterError(f"override '{key}': use loss.params.LOSS.PARAMETER=value")
+            params.setdefault(name, {})[param] = _parse_value(value)
         else:
             plain.append(f"{key}={value}")
     out = cfgio.apply_overrides(cfg, plain)
-    out = dataclasses.replace(out, loss=dataclasses.replace(out.loss, weights=weights))
+    out = dataclasses.replace(out, loss=dataclasses.replace(out.loss, weights=weights, params=params))
     if model_sets:
         try:
             fam = cfgio.apply_overrides(family_config(out.model), model_sets)
@@ -236,6 +286,16 @@ def apply_overrides(cfg: ExperimentConfig, overrides: list[str]) -> ExperimentCo
             raise ParameterError(f"model.config of '{out.model.family}': {exc}") from None
         out = dataclasses.replace(out, model=dataclasses.replace(out.model, config=cfgio.to_dict(fam)))
     return out
+
+
+def _parse_value(text: str) -> Any:
+    """A command-line value as TOML (numbers, booleans, lists, quoted strings), else the plain string."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
 
 
 def load_experiment(path: str | os.PathLike, overrides: list[str] | None = None) -> ExperimentConfig:

@@ -27,7 +27,7 @@ from typing import Any, Callable, ContextManager
 import torch
 from torch import Tensor, nn
 
-from ..losses import LossFn
+from ..losses import LossFn, needs_noisy
 from ..losses.adversarial import discriminator_loss, feature_matching_loss, generator_loss
 from ..models.neural import forward_any_length
 
@@ -55,13 +55,32 @@ class StepContext:
 StepFn = Callable[[StepContext, Batch], dict[str, Tensor]]
 
 
-def reconstruction_terms(estimate: Tensor, target: Tensor, losses: dict[str, LossFn]) -> dict[str, Tensor]:
-    """Each named reconstruction loss of ``estimate`` against ``target``.
+def reconstruction_terms(estimate: Tensor, target: Tensor, losses: dict[str, LossFn],
+                         noisy: Tensor | None = None) -> dict[str, Tensor]:
+    """Each named reconstruction loss of ``estimate`` against ``target``; losses marked
+    ``needs_noisy`` (e.g. the energy-conserving loss) also get the noisy input, ``fn(estimate, target, noisy)``.
 
     Shape:
-        estimate, target ``(batch, 1, time)`` -> ``{name: scalar}``.
+        estimate, target, noisy ``(batch, 1, time)`` -> ``{name: scalar}``.
+
+    Example:
+        >>> from audiorestore.losses import get_loss
+        >>> s, m = torch.zeros(1, 1, 4), torch.ones(1, 1, 4)
+        >>> {k: float(v) for k, v in reconstruction_terms(s, s, {"energy": get_loss("energy")}, noisy=m).items()}
+        {'energy': 0.0}
     """
-    return {name: fn(estimate, target) for name, fn in losses.items()}
+    terms = {}
+    for name, fn in losses.items():
+        if needs_noisy(fn):
+            if noisy is None:
+                raise ValueError(f"loss '{name}' needs the noisy input; pass noisy=")
+            if noisy.shape != estimate.shape:
+                raise ValueError(f"loss '{name}': the noisy input has shape {tuple(noisy.shape)}, the estimate "
+                                 f"{tuple(estimate.shape)}")
+            terms[name] = fn(estimate, target, noisy)
+        else:
+            terms[name] = fn(estimate, target)
+    return terms
 
 
 def weighted_total(terms: dict[str, Tensor], weights: dict[str, float]) -> Tensor:
@@ -94,7 +113,7 @@ def supervised_step(ctx: StepContext, batch: Batch) -> dict[str, Tensor]:
     noisy, clean = batch
     with ctx.autocast():
         estimate = forward_any_length(ctx.model, noisy, generator=ctx.generator)
-        terms = reconstruction_terms(estimate, clean, ctx.losses)
+        terms = reconstruction_terms(estimate, clean, ctx.losses, noisy=noisy)
         total = weighted_total(terms, ctx.weights)
     ctx.update("generator", total)
     return _detached({**terms, "loss": total})
@@ -139,7 +158,7 @@ def gan_step(ctx: StepContext, batch: Batch) -> dict[str, Tensor]:
         ctx.update("discriminator", d_loss)
         out["disc"] = d_loss
     with ctx.autocast():
-        terms = reconstruction_terms(estimate, clean, ctx.losses)
+        terms = reconstruction_terms(estimate, clean, ctx.losses, noisy=noisy)
         if adversarial:
             scores, features = _discriminate(ctx.disc, torch.cat([clean, estimate]), cond)
             _, fake = _split(scores, n)
@@ -165,7 +184,7 @@ def prior_fit_step(ctx: StepContext, batch: Batch) -> dict[str, Tensor]:
     z, target = batch
     with ctx.autocast():
         estimate = ctx.model(z)
-        terms = reconstruction_terms(estimate, target, ctx.losses)
+        terms = reconstruction_terms(estimate, target, ctx.losses)  # no noisy input: z is a random code
         total = weighted_total(terms, ctx.weights)
     ctx.update("generator", total)
     return _detached({**terms, "loss": total})

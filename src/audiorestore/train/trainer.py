@@ -32,13 +32,14 @@ from .. import config as cfgio
 from .. import io
 from ..data.datasets import (ConcatSet, FixedSet, MixingDataset, PairedDataset, SlidingWindowDataset,
                              SourceMixture, build_chain, paired_files, scan_files, split_files, step_loader)
+from ..data.superres import FullBandDataset, SuperResDataset, random_filter_stage
 from ..errors import AudioRestoreError, ParameterError
 from ..losses import ADVERSARIAL_TERMS, get_loss
 from ..models.neural import forward_any_length, resolve_device
 from ..models.registry import build_model, get_family
 from . import distributed
 from .checkpoint import atomic_torch_save, model_package
-from .experiment import Experiment, ExperimentConfig, family_config, resolve, step_kind
+from .experiment import Experiment, ExperimentConfig, data_kind, family_config, resolve, step_kind
 from .steps import STEPS, StepContext, StepFn, reconstruction_terms, weighted_total
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,9 @@ def build_datasets(cfg: ExperimentConfig, segment: int, valid_segment: int) -> t
     only; ``exclude`` patterns are never read. The validation set is fixed: its examples come from
     seed ``trainer.seed + 1`` and are built once.
     """
+    kind = data_kind(cfg)
+    if kind in ("superres", "autoencode"):
+        return build_band_datasets(cfg, segment, valid_segment)
     d, seed = cfg.data, cfg.trainer.seed
     train_parts: list[Dataset] = []
     weights: list[float] = []
@@ -160,6 +164,42 @@ def build_datasets(cfg: ExperimentConfig, segment: int, valid_segment: int) -> t
     return train, ConcatSet(valid_parts)
 
 
+def build_band_datasets(cfg: ExperimentConfig, segment: int, valid_segment: int) -> tuple[Dataset, Dataset]:
+    """Super-resolution (``data.kind = superres``) or autoencoder (``autoencode``) training and
+    validation sets from the full-band files of ``data.clean_dirs`` (:mod:`audiorestore.data.superres`).
+
+    Held-out files (``valid_clean``) form the fixed validation set, band-limited by Kuleshov et
+    al.'s filter only (the benchmark's protocol); training examples use it for a share
+    ``data.fixed_filter_fraction`` and randomised filters (``data.degrade.lowpass_decimate``) otherwise.
+    """
+    d, seed, kind = cfg.data, cfg.trainer.seed, data_kind(cfg)
+    if not d.clean_dirs:
+        raise ParameterError(f"data.kind '{kind}' needs full-band audio in data.clean_dirs")
+    unknown = set(d.degrade) - {"lowpass_decimate"}
+    if (kind == "autoencode" and d.degrade) or unknown:
+        raise ParameterError(f"data.degrade: only 'lowpass_decimate' (superres) applies to data.kind '{kind}', "
+                             f"got {sorted(d.degrade)}")
+    files = scan_files(d.root, d.clean_dirs, d.exclude)
+    v_files, t_files = split_files(files, d.valid_clean)
+    if not t_files:
+        raise ParameterError("data.valid_clean holds out every file; nothing is left to train on")
+    if kind == "autoencode":
+        train: Dataset = FullBandDataset(t_files, d.sample_rate, segment, seed, d.gain_db)
+        valid = FullBandDataset(v_files, d.sample_rate, valid_segment, seed + 1) if v_files else None
+    else:
+        fam = family_config(cfg.model)
+        rate, interp = int(fam.input_rate), str(fam.interpolation)
+        stage = random_filter_stage(rate, d.degrade.get("lowpass_decimate"))
+        train = SuperResDataset(t_files, d.sample_rate, rate, segment, seed, interp, stage,
+                                d.fixed_filter_fraction, d.gain_db)
+        valid = SuperResDataset(v_files, d.sample_rate, rate, valid_segment, seed + 1, interp) if v_files else None
+    log.info("%s: %d files for training, %d held out", kind, len(t_files), len(v_files))
+    if valid is None:
+        log.warning("no held-out data (data.valid_clean): validation is skipped")
+        return train, ConcatSet([])
+    return train, FixedSet.from_dataset(valid, d.valid_count)
+
+
 class Trainer:
     """Train a model family on an :class:`ExperimentConfig`; re-running in the same ``out_dir`` resumes.
 
@@ -197,6 +237,14 @@ class Trainer:
             self.disc = self.spec.discriminator(self.family_cfg).to(self.device)
         self.losses = {name: self._loss_on_device(name) for name, w in self.cfg.loss.weights.items()
                        if w and name not in ADVERSARIAL_TERMS}
+        for name, fn in self.losses.items():  # a feature network trained at another rate sees other bands
+            rate = getattr(fn, "sample_rate", None)
+            if isinstance(rate, int) and rate != self.sample_rate:
+                raise ParameterError(f"loss '{name}' was trained on {rate} Hz audio; the data is at "
+                                     f"{self.sample_rate} Hz")
+        # lsd_hf of a super-resolution model: the band above the input's Nyquist frequency
+        in_rate = getattr(self.family_cfg, "input_rate", None)
+        self.cutoff_hz = in_rate / 2 if isinstance(in_rate, int) and in_rate < self.sample_rate else None
 
         o, s = self.cfg.optim, self.cfg.schedule
         self.optimizers: dict[str, torch.optim.Optimizer] = {"generator": self._optimizer(self.model, o.lr)}
@@ -221,8 +269,8 @@ class Trainer:
         self.train_disc = distributed.wrap(self.disc, self.device) if self.disc is not None else None
 
     # ----------------------------------------------------------------------------- building
-    def _loss_on_device(self, name: str) -> Callable[[Tensor, Tensor], Tensor]:
-        fn = get_loss(name)
+    def _loss_on_device(self, name: str) -> Callable[..., Tensor]:
+        fn = get_loss(name, **self.cfg.loss.params.get(name, {}))
         return fn.to(self.device) if isinstance(fn, nn.Module) else fn
 
     def _optimizer(self, module: nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -315,7 +363,7 @@ class Trainer:
                     clean = torch.stack([items[i][1] for i in idx]).to(self.device)
                     with self.autocast():
                         est = forward_any_length(self.model, noisy).float()
-                    terms = reconstruction_terms(est, clean, self.losses)
+                    terms = reconstruction_terms(est, clean, self.losses, noisy=noisy)
                     terms["loss"] = weighted_total(terms, weights) if weights else torch.zeros(())
                     for k, v in terms.items():
                         sums[k] = sums.get(k, 0.0) + float(v) * len(idx)
@@ -325,7 +373,8 @@ class Trainer:
                         if not np.any(ref):
                             continue
                         try:
-                            scores = M.compute(ref, e, self.sample_rate, list(self.cfg.trainer.metrics))
+                            scores = M.compute(ref, e, self.sample_rate, list(self.cfg.trainer.metrics),
+                                               cutoff_hz=self.cutoff_hz)
                         except AudioRestoreError as exc:
                             log.debug("validation item %d: %s", b + i, exc)
                             continue
@@ -464,6 +513,28 @@ class Trainer:
         clean = torch.stack([c for _, c in items]).to(self.device)
         self.disc.set_reference(clean, noisy)
 
+    def pretrain(self, train: Dataset) -> None:
+        """Greedy layer-wise pretraining of the hidden layers (:func:`~.pretrain.pretrain_layerwise`;
+        Lu et al. 2013, Sec. 2) on the noisy inputs of the training set, ``trainer.pretrain_steps``
+        steps per layer, before the supervised fine-tuning. Runs only at step 0 (a resumed run has its
+        pretrained weights in ``last.pt``); the batches are the training set's first examples, so
+        every process pretrains identically."""
+        from .pretrain import pretrain_layerwise
+
+        t, bs = self.cfg.trainer, self.cfg.data.batch_size
+        n = len(train)  # type: ignore[arg-type]
+        # a fixed pool of (at most 16) batches, cycled for every layer: the mixing is paid once
+        batches = [torch.stack([train[(b * bs + i) % n][0] for i in range(bs)]).to(self.device)
+                   for b in range(min(t.pretrain_steps, 16))]
+        history = pretrain_layerwise(self.model, batches, steps_per_layer=t.pretrain_steps, lr=self.cfg.optim.lr,
+                                     seed=t.seed)
+        if self.dist.is_main:
+            for h in history:
+                self.exp.append({"step": 0, f"pretrain/layer{h.layer}_first": h.first,
+                                 f"pretrain/layer{h.layer}_last": h.last})
+        log.info("layer-wise pretraining: %s", ", ".join(f"layer {h.layer}: {h.first:.4g} -> {h.last:.4g}"
+                                                        for h in history))
+
     def fit(self, stop_at: int | None = None) -> dict[str, Any]:
         """Train until ``trainer.steps`` (or ``stop_at``, to interrupt on purpose); resume when
         ``out_dir`` holds a checkpoint. Returns the last validation record (or ``{"step": ...}``)."""
@@ -481,6 +552,8 @@ class Trainer:
             self.exp.save_config(self.cfg)
         distributed.barrier()
         train, valid = self.datasets()
+        if self.step == 0 and t.pretrain_steps > 0:
+            self.pretrain(train)
         self._set_disc_reference(train)
         end = t.steps if stop_at is None else min(stop_at, t.steps)
         if self.step >= end:
@@ -531,4 +604,4 @@ def run_experiment(config: str | Path | ExperimentConfig, overrides: list[str] |
         distributed.cleanup()
 
 
-__all__ = ["Trainer", "EMA", "lr_lambda", "build_datasets", "run_experiment"]
+__all__ = ["Trainer", "EMA", "lr_lambda", "build_datasets", "build_band_datasets", "run_experiment"]
