@@ -2,125 +2,48 @@
 
     python benchmarks/denoise_classical.py --data ../shared/data --out bench_out/classical --jobs 2
 
-Metrics: PESQ-wb, STOI, CSIG/CBAK/COVL, SI-SDR (means with 95% intervals), and the CPU real-time
-factor on one thread (enhancer time / audio duration, summed over files). Per-item results are cached
-in ``OUT/<set>/<method>.jsonl``, so an interrupted run resumes. Writes ``OUT/summary.md`` and ``.json``.
-ANC needs a reference noise recording: it runs on the mixtures only, with the mixed-in noise passed
-through a random 64-tap acoustic path as the reference microphone (SpEAR has no usable reference).
+A thin script over :mod:`audiorestore.bench` (the same as ``audiorestore bench``, with this benchmark's
+two evaluation sets from ``devset.py``). Metrics: PESQ-wb, STOI, CSIG/CBAK/COVL, SI-SDR (means with 95%
+intervals, and the paired improvement over the noisy input), and the CPU real-time factor on one thread
+(CPU seconds in the enhancer / audio seconds; rows cached by older versions of this script carry wall
+time only, which is used for them). Per-item results are cached in ``OUT/<set>/<method>.jsonl``, so an
+interrupted run resumes. Writes ``OUT/summary.md`` and ``.json``, and beside them the bench report
+(``report.html``, ``summary.csv``, ``per_item.csv``). ANC needs a reference noise recording: it runs on the
+mixtures only, with the mixed-in noise passed through a random 64-tap acoustic path as the reference
+microphone (SpEAR has no usable reference).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import os
 import sys
-import time
-import zlib
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-
-from audiorestore import io  # noqa: E402
-from audiorestore.enhancer import get_method, list_methods  # noqa: E402
-from audiorestore.metrics import compute_all, mean_ci  # noqa: E402
+from audiorestore.bench import benchmark  # noqa: E402
+from audiorestore.bench.datasets import Dataset, Item, spear  # noqa: E402
+from audiorestore.bench.report import markdown_tables  # noqa: E402
+from audiorestore.enhancer import list_methods  # noqa: E402
 
 import devset  # noqa: E402
 
 METRICS = ["pesq_wb", "stoi", "csig", "cbak", "covl", "si_sdr"]
-REFERENCE_METHODS = {"anc"}  # need a time-aligned reference noise recording
 
 
 def classical_methods() -> list[str]:
+    """Names of every registered denoiser of :mod:`audiorestore.classical`."""
     return [c.name for c in list_methods("denoise") if c.__module__.startswith("audiorestore.classical")]
 
 
-def reference_noise(noise: np.ndarray, seed: int) -> np.ndarray:
-    """The noise as a second microphone hears it: through a random decaying 64-tap path."""
-    rng = np.random.default_rng(seed)
-    h = rng.standard_normal(64) * np.exp(-np.arange(64) / 12.0)
-    return np.convolve(noise, h / np.linalg.norm(h))[: noise.size]
-
-
-def run_item(method: str, item: devset.Item, sample_rate: int = 16000) -> dict:
-    import torch
-
-    torch.set_num_threads(1)
-    clean, _ = io.read(item.clean, sample_rate=sample_rate, mono=True)
-    noisy, _ = io.read(item.noisy, sample_rate=sample_rate, mono=True)
-    n = min(clean.shape[-1], noisy.shape[-1])
-    clean, noisy = clean[0, :n].astype(np.float64), noisy[0, :n].astype(np.float64)
-    ref = None
-    if method in REFERENCE_METHODS:
-        nz, _ = io.read(item.noise, sample_rate=sample_rate, mono=True, allow_silence=True)
-        ref = reference_noise(nz[0, :n].astype(np.float64), zlib.crc32(item.name.encode()))
-    if method == "noisy":
-        est, seconds = noisy, 0.0
-    else:
-        enh = get_method(method)
-        t = time.perf_counter()
-        est = enh(noisy, sample_rate, noise=ref)
-        seconds = time.perf_counter() - t
-    scores, failures = compute_all(clean, est, sample_rate, METRICS)
-    return {"item": item.name, "seconds": seconds, "duration": n / sample_rate,
-            **{k: (None if not np.isfinite(v) else float(v)) for k, v in scores.items()},
-            "failures": failures}
-
-
-def run_set(name: str, items: list[devset.Item], methods: list[str], out: Path, jobs: int) -> None:
-    for method in ["noisy", *methods]:
-        if method in REFERENCE_METHODS and (not items or items[0].noise is None):
-            continue
-        cache = out / name / f"{method}.jsonl"
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        done = {json.loads(line)["item"] for line in open(cache)} if cache.exists() else set()
-        todo = [it for it in items if it.name not in done]
-        t0 = time.perf_counter()
-        with open(cache, "a") as f:
-            if jobs > 1 and len(todo) > 1:
-                with ProcessPoolExecutor(jobs) as pool:
-                    for row in pool.map(run_item, [method] * len(todo), todo):
-                        f.write(json.dumps(row) + "\n")
-                        f.flush()
-            else:
-                for it in todo:
-                    f.write(json.dumps(run_item(method, it)) + "\n")
-                    f.flush()
-        print(f"{name:>6} {method:<16} {len(todo):4d} items in {time.perf_counter() - t0:6.1f} s", file=sys.stderr)
-
-
-def summarize(out: Path, sets: list[str], methods: list[str]) -> str:
-    lines = []
-    table: dict = {}
-    for name in sets:
-        lines += [f"\n**{name}**\n", "| method | " + " | ".join(METRICS) + " | CPU RTF (1 thread) |",
-                  "|---|" + "---:|" * (len(METRICS) + 1)]
-        for method in ["noisy", *methods]:
-            cache = out / name / f"{method}.jsonl"
-            if not cache.exists():
-                continue
-            rows = [json.loads(line) for line in open(cache)]
-            cells, entry = [], {}
-            for m in METRICS:
-                s = mean_ci([r[m] if r[m] is not None else float("nan") for r in rows])
-                cells.append(f"{s.mean:.3f} ± {s.half_width:.3f}" if m != "si_sdr" else f"{s.mean:.2f} ± {s.half_width:.2f}")
-                entry[m] = {"mean": s.mean, "ci95": s.half_width, "n": s.n}
-            dur = sum(r["duration"] for r in rows)
-            rtf = sum(r["seconds"] for r in rows) / dur if dur else float("nan")
-            entry["rtf"] = rtf
-            table.setdefault(name, {})[method] = entry
-            lines.append(f"| {method} | " + " | ".join(cells) + f" | {rtf:.4f} |" if method != "noisy"
-                         else f"| noisy input | " + " | ".join(cells) + " | - |")
-        n_items = len([1 for _ in open(out / name / "noisy.jsonl")]) if (out / name / "noisy.jsonl").exists() else 0
-        lines.append(f"\n{n_items} files; mean ± 95% interval half-width.")
-    (out / "summary.json").write_text(json.dumps(table, indent=1))
-    text = "\n".join(lines).strip() + "\n"
-    (out / "summary.md").write_text(text)
-    return text
+def mixture_set(data: Path, out: Path, per_group: int) -> Dataset:
+    """The held-out test mixtures of ``devset.mixtures`` as a bench dataset (noise files attached)."""
+    items = devset.mixtures(data, out / "data", "test", per_group=per_group)
+    return Dataset("mix", tuple(Item(i.name, i.noisy, i.clean, i.noise) for i in items),
+                   str(out / "data" / "test_mix"), "manifest")
 
 
 def main() -> int:
@@ -132,16 +55,28 @@ def main() -> int:
     ap.add_argument("--per-group", type=int, default=4, help="test files per speaker group in the mixtures")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (each one thread)")
     args = ap.parse_args()
-    methods = args.methods or classical_methods()
-    sets = {}
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    datasets = []
     if "spear" in args.sets:
-        sets["spear"] = devset.spear_pairs(args.data)
+        datasets.append(Dataset("spear", tuple(spear(args.data)), str(args.data), "spear"))
     if "mix" in args.sets:
-        sets["mix"] = devset.mixtures(args.data, args.out / "data", "test", per_group=args.per_group)
-    for name, items in sets.items():
-        run_set(name, items, methods, args.out, args.jobs)
-    print(summarize(args.out, list(sets), methods))
-    return 0
+        datasets.append(mixture_set(args.data, args.out, args.per_group))
+
+    def progress(dataset: str, method: str, done: int, total: int) -> None:
+        if done == total:
+            print(f"{dataset:>6} {method:<16} {total:4d} items", file=sys.stderr)
+
+    from audiorestore.bench.runner import run_bench
+    from audiorestore.bench.report import write_report
+
+    # the cache stays where earlier versions of this script kept it: OUT/<set>/<method>.jsonl
+    result = run_bench(args.methods or classical_methods(), datasets, args.out, metrics=METRICS, jobs=args.jobs,
+                       cache_dir=args.out, progress=progress)
+    write_report(result, args.out, title="Classical denoisers: SpEAR pairs and held-out mixtures")
+    for e in result.errors:
+        print(f"error: {e}", file=sys.stderr)
+    print(markdown_tables(result))
+    return 1 if result.errors else 0
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ class AudioFile:
     rel: str
     sample_rate: int
     frames: int
+    format: str | None = None  # a headerless format named by a manifest ("raw_be16"); None: read the header
 
     @property
     def duration_s(self) -> float:
@@ -75,6 +76,10 @@ def scan_files(root: str | os.PathLike, dirs: Sequence[str], exclude: Sequence[s
     base = Path(root) if str(root) else Path(".")
     out: list[AudioFile] = []
     for d in dirs:
+        source = _manifest_source(d)
+        if source is not None:
+            out.extend(f for f, _ in _manifest_items(base, *source, exclude))
+            continue
         folder = Path(d) if Path(d).is_absolute() else base / d
         if not folder.is_dir():
             raise AudioInputError("data folder not found (set data.root?)", folder)
@@ -106,10 +111,15 @@ def split_files(files: Sequence[AudioFile], patterns: Sequence[str]) -> tuple[li
 
 def paired_files(root: str | os.PathLike, dirs: Sequence[str], exclude: Sequence[str] = ()
                  ) -> list[tuple[AudioFile, AudioFile]]:
-    """``(noisy, clean)`` pairs from folders that each hold ``noisy/`` and ``clean/`` with the same names."""
+    """``(noisy, clean)`` pairs from folders that each hold ``noisy/`` and ``clean/`` with the same names
+    (or from manifest sources, see :func:`manifest_source`)."""
     pairs = []
     base = Path(root) if str(root) else Path(".")
     for d in dirs:
+        source = _manifest_source(d)
+        if source is not None:
+            pairs.extend(p for _, p in _manifest_items(base, *source, exclude))  # type: ignore[misc]
+            continue
         folder = Path(d) if Path(d).is_absolute() else base / d
         sides = {}
         for side in ("noisy", "clean"):
@@ -127,7 +137,116 @@ def paired_files(root: str | os.PathLike, dirs: Sequence[str], exclude: Sequence
     return pairs
 
 
+# -------------------------------------------------------------------------------------- manifests
+#: A data "folder" written ``manifest:<role>:<split>:<path>`` stands for the entries of a corpus
+#: manifest (``audiorestore data prepare``): role ``clean`` (entries with clean audio and no noisy),
+#: ``noise`` (noise-only entries) or ``pair`` (noisy with clean). Experiment configs write these from
+#: ``data.manifests`` (:func:`audiorestore.train.experiment.apply_manifests`).
+MANIFEST_PREFIX = "manifest:"
+_ROLES = ("clean", "noise", "pair")
+
+
+def manifest_source(role: str, split: str, path: str) -> str:
+    """The data-folder string naming the ``role`` entries of ``split`` in manifest ``path``.
+
+    Example:
+        >>> manifest_source("pair", "train", "vb.jsonl")
+        'manifest:pair:train:vb.jsonl'
+    """
+    if role not in _ROLES:
+        raise ParameterError(f"manifest role must be one of {', '.join(_ROLES)}, got '{role}'")
+    return f"{MANIFEST_PREFIX}{role}:{split}:{path}"
+
+
+def manifest_valid_pattern(path: str, split: str) -> str:
+    """The ``valid_*`` pattern that holds out the entries of ``split`` of manifest ``path``: their
+    ``rel`` is ``<manifest stem>/<split>/<id>``."""
+    return f"{Path(path).stem}/{split}"
+
+
+def _manifest_source(d: str) -> tuple[str, str, str] | None:
+    if not str(d).startswith(MANIFEST_PREFIX):
+        return None
+    parts = str(d)[len(MANIFEST_PREFIX):].split(":", 2)
+    if len(parts) != 3 or parts[0] not in _ROLES:
+        raise ParameterError(f"bad manifest source '{d}' (expected manifest:clean|noise|pair:<split>:<path>)")
+    return parts[0], parts[1], parts[2]
+
+
+def _entry_role(e: dict[str, Any]) -> str | None:
+    if e.get("noisy") and e.get("clean"):
+        return "pair"
+    if e.get("clean") and not e.get("noisy"):
+        return "clean"
+    if e.get("noise") and not e.get("clean") and not e.get("noisy"):
+        return "noise"
+    return None  # noisy without a reference: nothing to train on
+
+
+def _manifest_entries(base: Path, path: str) -> tuple[Path, list[dict[str, Any]]]:
+    from .corpora import read_manifest
+
+    p = Path(path)
+    if not p.is_absolute() and str(base) not in ("", ".") and (base / p).exists():
+        p = base / p  # relative to data.root when it is there, else to the working directory
+    return p, read_manifest(p)
+
+
+def manifest_roles(root: str | os.PathLike, path: str) -> dict[str, set[str]]:
+    """``{split: {roles}}`` of the usable entries of a manifest (see :data:`MANIFEST_PREFIX`)."""
+    _, entries = _manifest_entries(Path(root) if str(root) else Path("."), path)
+    out: dict[str, set[str]] = {}
+    for e in entries:
+        role = _entry_role(e)
+        if role is not None:
+            out.setdefault(str(e["split"]), set()).add(role)
+    return out
+
+
+def _manifest_items(base: Path, role: str, split: str, path: str, exclude: Sequence[str]
+                    ) -> list[tuple[AudioFile | None, tuple[AudioFile, AudioFile] | None]]:
+    """``(file, None)`` for role clean/noise, ``(None, (noisy, clean))`` for role pair."""
+    p, entries = _manifest_entries(base, path)
+    out: list[tuple[AudioFile | None, tuple[AudioFile, AudioFile] | None]] = []
+
+    def side(e: dict[str, Any], key: str, rel: str) -> AudioFile:
+        frames = (e.get("frames") or {}).get(key)
+        if frames is None:  # a manifest without exact lengths: the header length in seconds
+            frames = int(round(float(e["seconds"]) * int(e["sample_rate"])))
+        return AudioFile(str(e[key]), rel, int(e["sample_rate"]), int(frames), e.get("format"))
+
+    for e in entries:
+        if str(e["split"]) != split or _entry_role(e) != role:
+            continue
+        rel = f"{p.stem}/{split}/{e.get('id', '')}"
+        main = str(e["noisy"] if role == "pair" else e[role])
+        try:
+            own = Path(main).resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            own = Path(main).as_posix()
+        if _matches(rel, exclude) or _matches(own, exclude):
+            continue
+        if role == "pair":
+            out.append((None, (side(e, "noisy", rel), side(e, "clean", rel))))
+        else:
+            out.append((side(e, role, rel), None))
+    if not out:
+        raise AudioInputError(f"no {role} entries in split '{split}' of the manifest", str(p))
+    return out
+
+
 # ---------------------------------------------------------------------------------------- reading
+def _read_frames(f: AudioFile, start: int, frames: int) -> np.ndarray:
+    """Samples of ``f`` as ``(frames, channels)`` float32: soundfile on the header, or the headerless
+    reader of :mod:`audiorestore.data.corpora.raw` for a manifest entry's ``format``."""
+    if f.format:
+        from .corpora.raw import read_frames
+
+        return read_frames(f.path, f.format, start, frames)
+    data, _ = sf.read(f.path, start=start, frames=frames, dtype="float32", always_2d=True)
+    return data
+
+
 def read_segment(f: AudioFile, start: int, length: int, sample_rate: int) -> np.ndarray:
     """``length`` samples at ``sample_rate`` starting at ``start`` (in ``sample_rate`` samples), mono,
     zero-padded past the end of the file.
@@ -138,7 +257,7 @@ def read_segment(f: AudioFile, start: int, length: int, sample_rate: int) -> np.
         >>> x = read_segment(AudioFile("a.flac", "a.flac", 44100, 88200), 0, 16000, 16000)  # doctest: +SKIP
     """
     if f.sample_rate == sample_rate:
-        data, _ = sf.read(f.path, start=start, frames=length, dtype="float32", always_2d=True)
+        data = _read_frames(f, start, length)
         x = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     else:
         # Start reading at a target sample m0 whose native time m0 * p / q is an integer, so the
@@ -149,7 +268,7 @@ def read_segment(f: AudioFile, start: int, length: int, sample_rate: int) -> np.
         skip = start - m0
         lo = m0 // q * p
         n_native = int(math.ceil((skip + length) * p / q)) + _RESAMPLE_MARGIN * p // q + 1
-        data, _ = sf.read(f.path, start=lo, frames=n_native, dtype="float32", always_2d=True)
+        data = _read_frames(f, lo, n_native)
         x = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
         x = resample(x, f.sample_rate, sample_rate)[skip:] if x.size else x
     out = np.zeros(length, dtype=np.float32)

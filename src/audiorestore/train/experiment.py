@@ -65,6 +65,11 @@ class DataSection:
     clean_dirs: list[str] = field(default_factory=list, metadata=_doc("clean speech folders (on-the-fly mixing)"))
     noise_dirs: list[str] = field(default_factory=list, metadata=_doc("noise folders (on-the-fly mixing)"))
     paired_dirs: list[str] = field(default_factory=list, metadata=_doc("folders with noisy/ and clean/ pairs"))
+    manifests: list[str] = field(default_factory=list,
+                                 metadata=_doc("corpus manifests ('audiorestore data prepare'); relative to root"))
+    manifest_split: str = field(default="train", metadata=_doc("manifest split to train on"))
+    manifest_valid_split: str = field(default="valid",
+                                      metadata=_doc("manifest split held out for validation ('' for none)"))
     exclude: list[str] = field(default_factory=list, metadata=_doc("patterns never used (test sets)"))
     valid_clean: list[str] = field(default_factory=list, metadata=_doc("held-out speakers: clean patterns"))
     valid_noise: list[str] = field(default_factory=list, metadata=_doc("held-out noise file patterns"))
@@ -189,6 +194,40 @@ def apply_splits(data: DataSection) -> DataSection:
         exclude=_unique([*data.exclude, *held]))
 
 
+def apply_manifests(data: DataSection) -> DataSection:
+    """Add the entries of ``data.manifests`` to the data folders: clean-only entries to ``clean_dirs``,
+    noise-only ones to ``noise_dirs``, noisy/clean pairs to ``paired_dirs`` (as
+    :func:`audiorestore.data.datasets.manifest_source` strings), for ``manifest_split`` and
+    ``manifest_valid_split``; the latter's entries are held out by ``valid_*`` patterns. Test
+    entries are never read. Idempotent, like :func:`apply_splits`.
+
+    Example:
+        >>> d = apply_manifests(DataSection(manifests=["vb.jsonl"]))    # doctest: +SKIP
+        >>> d.paired_dirs                                               # doctest: +SKIP
+        ['manifest:pair:train:vb.jsonl']
+    """
+    if not data.manifests:
+        return data
+    from ..data.datasets import manifest_roles, manifest_source, manifest_valid_pattern
+
+    dirs = {"clean": list(data.clean_dirs), "noise": list(data.noise_dirs), "pair": list(data.paired_dirs)}
+    valid = {"clean": list(data.valid_clean), "noise": list(data.valid_noise), "pair": list(data.valid_paired)}
+    train, held = data.manifest_split, data.manifest_valid_split
+    for m in data.manifests:
+        roles = manifest_roles(data.root, m)
+        if not roles.get(train):
+            raise ParameterError(f"data.manifests: {m} has no trainable entries in split '{train}' "
+                                 f"(its splits: {', '.join(sorted(roles)) or 'none'})")
+        for split in [train] + ([held] if held and held != train else []):
+            for role in sorted(roles.get(split, ())):
+                dirs[role].append(manifest_source(role, split, m))
+                if split == held:
+                    valid[role].append(manifest_valid_pattern(m, split))
+    return dataclasses.replace(
+        data, clean_dirs=_unique(dirs["clean"]), noise_dirs=_unique(dirs["noise"]), paired_dirs=_unique(dirs["pair"]),
+        valid_clean=_unique(valid["clean"]), valid_noise=_unique(valid["noise"]), valid_paired=_unique(valid["pair"]))
+
+
 def resolve(cfg: ExperimentConfig) -> ExperimentConfig:
     """Check a config and write every model field out (``model.config`` complete, split file merged).
 
@@ -197,7 +236,7 @@ def resolve(cfg: ExperimentConfig) -> ExperimentConfig:
     """
     fam = family_config(cfg.model)
     out = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, config=cfgio.to_dict(fam)),
-                              data=apply_splits(cfg.data))
+                              data=apply_manifests(apply_splits(cfg.data)))
     spec = get_family(cfg.model.family)
     for name, w in cfg.loss.weights.items():
         if name not in RECONSTRUCTION_LOSSES and name not in ADVERSARIAL_TERMS:

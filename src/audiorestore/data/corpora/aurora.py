@@ -14,7 +14,7 @@ airport, train station; set C: subway, street with the MIRS channel). Not confir
 the CD: the exact case of folder names (matched case-insensitively here), whether ``train/multi``
 has condition subfolders (a flat folder is accepted, condition unknown), the speaker code (taken as
 the part of the name before ``_``), and the names of the CD's list files (pass any list as
-``file_list``: one name or relative path per line restricts the entries to those files).
+``file_list``: one path per line keeps those files, a bare utterance name keeps it in every condition).
 """
 
 from __future__ import annotations
@@ -45,16 +45,18 @@ def _files(folder: Path) -> dict[str, Path]:
     return {p.stem.upper(): p for p in audio_files(folder, EXT)}
 
 
-def _read_list(path: str) -> set[str]:
+def _read_list(path: str) -> set[tuple[str | None, str]]:
+    """``{(condition folder or None, utterance)}`` from a list of ``.../N1_SNR5/FAK_1B.08`` paths or bare names."""
     p = Path(path)
     if not p.is_file():
         raise ParameterError("file_list not found", str(p))
-    names = set()
+    keys: set[tuple[str | None, str]] = set()
     for line in p.read_text(encoding="utf-8", errors="replace").splitlines():
-        line = line.strip().split()[0] if line.strip() else ""
-        if line:
-            names.add(Path(line.replace("\\", "/")).stem.upper())
-    return names
+        if not line.strip():
+            continue
+        parts = Path(line.split()[0].replace("\\", "/")).with_suffix("").parts
+        keys.add((parts[-2].upper() if len(parts) > 1 else None, parts[-1].upper()))
+    return keys
 
 
 @register(NAME, "Aurora-2 noisy TIDigits, 8 kHz headerless big-endian files (*.08)", """
@@ -62,7 +64,7 @@ def _read_list(path: str) -> set[str]:
     ROOT/speechdata/train/multi/N1_SNR5/FAC_13A.08 (clean1..4)  multi-condition training
     ROOT/speechdata/testa/N1_SNR-5 .. N4_SNR20/, clean1..4/      test set A (same for testb; testc: N1, N2)
     (ROOT may be speechdata/ itself; folder names in any case)
-    train/* -> train, test* -> test; file_list=PATH keeps the files a list names""")
+    train/* -> train, test* -> test; file_list=PATH keeps the files a list names (.../N1_SNR5/FAK_1B.08)""")
 def aurora2(root: Path, *, sets: str = "clean,multi,testa,testb,testc", file_list: str = "") -> list[Entry]:
     """Entries of Aurora-2 under ``root`` (``sets``: any of clean, multi, testa, testb, testc).
 
@@ -87,7 +89,8 @@ def aurora2(root: Path, *, sets: str = "clean,multi,testa,testb,testc", file_lis
     skipped: list[str] = []
 
     def add(split: str, id: str, **kw) -> None:
-        if keep is not None and Path(id).name.upper() not in keep and id.upper() not in keep:
+        parts = id.upper().split("/")
+        if keep is not None and (parts[-2], parts[-1]) not in keep and (None, parts[-1]) not in keep:
             return
         e = try_entry(skipped, NAME, split, id, format=FORMAT, **kw)
         if e is not None:

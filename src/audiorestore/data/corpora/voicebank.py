@@ -20,8 +20,10 @@ log = logging.getLogger(__name__)
 NAME = "voicebank-demand"
 #: set name -> (noisy folder, clean folder, log file, transcript folder, split)
 SETS = {
-    "28spk": ("noisy_trainset_28spk_wav", "clean_trainset_28spk_wav", "log_trainset_28spk.txt", "trainset_28spk_txt", "train"),
-    "56spk": ("noisy_trainset_56spk_wav", "clean_trainset_56spk_wav", "log_trainset_56spk.txt", "trainset_56spk_txt", "train"),
+    "28spk": ("noisy_trainset_28spk_wav", "clean_trainset_28spk_wav", "log_trainset_28spk.txt",
+              "trainset_28spk_txt", "train"),
+    "56spk": ("noisy_trainset_56spk_wav", "clean_trainset_56spk_wav", "log_trainset_56spk.txt",
+              "trainset_56spk_txt", "train"),
     "test": ("noisy_testset_wav", "clean_testset_wav", "log_testset.txt", "testset_txt", "test"),
 }
 # Where the original (48 kHz) and the 16 kHz copies are found, relative to the root. The DataShare
@@ -53,7 +55,8 @@ def parse_log(path: Path) -> dict[str, dict[str, object]]:
         if not parts:
             continue
         if len(parts) != 3:
-            raise ParameterError(f"line {n}: expected '<utterance> <noise type> <snr>', got {line.strip()!r}", str(path))
+            raise ParameterError(f"line {n}: expected '<utterance> <noise type> <snr>', got {line.strip()!r}",
+                                 str(path))
         try:
             snr = float(parts[2])
         except ValueError:
