@@ -24,9 +24,9 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from audiorestore.bench import benchmark  # noqa: E402
 from audiorestore.bench.datasets import Dataset, Item, spear  # noqa: E402
-from audiorestore.bench.report import markdown_tables  # noqa: E402
+from audiorestore.bench.report import markdown_tables, write_report  # noqa: E402
+from audiorestore.bench.runner import run_bench  # noqa: E402
 from audiorestore.enhancer import list_methods  # noqa: E402
 
 import devset  # noqa: E402
@@ -65,9 +65,6 @@ def main() -> int:
     def progress(dataset: str, method: str, done: int, total: int) -> None:
         if done == total:
             print(f"{dataset:>6} {method:<16} {total:4d} items", file=sys.stderr)
-
-    from audiorestore.bench.runner import run_bench
-    from audiorestore.bench.report import write_report
 
     # the cache stays where earlier versions of this script kept it: OUT/<set>/<method>.jsonl
     result = run_bench(args.methods or classical_methods(), datasets, args.out, metrics=METRICS, jobs=args.jobs,

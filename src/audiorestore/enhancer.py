@@ -183,6 +183,10 @@ def list_methods(task: str | None = None) -> list[type]:
 
 def method_class(name: str) -> type:
     _load_builtin()
+    if name.startswith("peer_") and name not in _METHODS:
+        from .bench import peers  # optional third-party tools, registered only when asked for
+
+        peers.register(name)
     if name not in _METHODS:
         known = ", ".join(sorted(_METHODS))
         raise ParameterError(f"unknown method '{name}' (known: {known})")

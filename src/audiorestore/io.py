@@ -186,6 +186,21 @@ def temp_path(target: Path) -> Path:
     return Path(name)
 
 
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write a text file atomically (UTF-8; temporary file in the same folder, then rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(p)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return p
+
+
 class AtomicWriter:
     """Context manager writing audio blocks to a temp file renamed onto ``path`` on success.
 

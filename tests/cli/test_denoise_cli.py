@@ -143,3 +143,16 @@ def test_console_script_runs(write_audio, tmp_path):
     assert r.returncode != 0 and r.stderr.count("\n") == 1 and "no such file" in r.stderr
     r = subprocess.run(["audiorestore", "methods"], capture_output=True, text=True)
     assert r.returncode == 0 and "filter" in r.stdout
+
+
+def test_peer_method_names_resolve_or_explain(write_audio, tmp_path, capsys):
+    """`--method peer_x` registers an installed peer on demand, or says which package is missing."""
+    from audiorestore.bench import peers
+
+    src = write_audio("x.wav", _noisy(4000, 16000), 16000)
+    name = "peer_noisereduce"
+    code = main(["denoise", str(src), "-o", str(tmp_path / "y.wav"), "--method", name, "-q"])
+    if peers.is_installed(name):
+        assert code == 0 and (tmp_path / "y.wav").exists()
+    else:
+        assert code == 2 and "noisereduce" in capsys.readouterr().err

@@ -30,12 +30,12 @@ def is_available() -> bool:
     return importlib.util.find_spec("matplotlib") is not None
 
 
-def _figure(width: float, height: float) -> Any:
+def _figure(width: float, height: float, dpi: int = 100) -> Any:
     require("matplotlib", "plot", "benchmark plots")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, height), dpi=100)
+    fig = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
     return fig
 
@@ -98,7 +98,8 @@ def spectrogram_comparison(signals: Sequence[tuple[str, np.ndarray]], sample_rat
     top = max(float(s.max()) for _, s in specs)
     cols = max(1, min(columns, len(specs)))
     rows = math.ceil(len(specs) / cols)
-    fig = _figure(3.4 * cols, 2.3 * rows + (0.4 if title else 0.0))
+    # 72 dpi: noisy spectrograms compress badly, and the page embeds one figure per example
+    fig = _figure(3.4 * cols, 2.3 * rows + (0.4 if title else 0.0), dpi=72)
     for k, (label, s) in enumerate(specs):
         ax = fig.add_subplot(rows, cols, k + 1)
         duration = (s.shape[1] - 1) * 128 / sample_rate

@@ -12,13 +12,13 @@ import csv
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy import stats
+from ..io import write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -77,18 +77,7 @@ def _fmt(x: float, digits: int = 3) -> str:
 
 
 def _write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write atomically (temp file in the same folder, then rename), like :mod:`audiorestore.io`."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
+    return write_text_atomic(path, text)
 
 
 def _csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -21,7 +21,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -244,16 +243,8 @@ def _read_manifest(path: Path) -> dict[str, dict[str, Any]]:
             broken += 1
     if broken or (text and not text.endswith("\n")):
         log.warning("%s: dropped %d unreadable line(s) left by an interrupted run", path, broken)
-        _atomic_text(path, "".join(g + "\n" for g in good))
+        io.write_text_atomic(path, "".join(g + "\n" for g in good))
     return entries
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _output_ext(src: Path, out_format: str | None) -> str:
@@ -331,7 +322,7 @@ def make_dataset(clean_dir: str | os.PathLike, noise_dir: str | os.PathLike | No
                                  "directory or overwrite")
     if overwrite and manifest.exists():
         manifest.unlink()
-    _atomic_text(config_path, json.dumps(saved, indent=2) + "\n")
+    io.write_text_atomic(config_path, json.dumps(saved, indent=2) + "\n")
     done = _read_manifest(manifest)
 
     root = Path(clean_dir)

@@ -25,7 +25,6 @@ import dataclasses
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +34,7 @@ from ..errors import ParameterError
 from ..losses import ADVERSARIAL_TERMS, RECONSTRUCTION_LOSSES, check_loss_params
 from ..losses import ae_feature  # noqa: F401  registers MU-GAN's "ae_feature" loss
 from ..models.registry import get_family
+from ..io import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -425,11 +425,3 @@ class Experiment:
 
     def write_metrics(self, data: dict[str, Any]) -> None:
         write_text_atomic(self.metrics_path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
