@@ -227,11 +227,16 @@ def targets(table: dict) -> list[str]:
             out.append(f"- {set_name}: no trained model benchmarked")
             continue
         sinc, spline = rows.get("sinc", {}).get("lsd", {}).get("mean"), rows.get("spline", {}).get("lsd", {}).get("mean")
+        spline_snr = rows.get("spline", {}).get("snr", {}).get("mean")
         for k, v in neural.items():
             lsd = v["lsd"]["mean"]
             ok = sinc is not None and spline is not None and lsd < min(sinc, spline)
+            # LSD rewards any energy in an empty band (linear interpolation's images beat spline and
+            # sinc; so does an untrained network's noise), so the SNR against spline's is shown too
+            snr_note = ("" if spline_snr is None else f"; SNR {v['snr']['mean']:.2f} vs spline {spline_snr:.2f} dB"
+                        + ("" if v["snr"]["mean"] >= spline_snr else " (LOWER: the LSD gain may be added noise)"))
             out.append(f"- {set_name}: {k} LSD {lsd:.2f} vs sinc {sinc:.2f}, spline {spline:.2f}: "
-                       f"{'beats both' if ok else 'does NOT beat both'}")
+                       f"{'beats both' if ok else 'does NOT beat both'}{snr_note}")
         if set_name == "16to48" and sinc is not None:
             best = min(v["lsd"]["mean"] for v in neural.values())
             out.append(f"- 16to48: best model beats sinc by {sinc - best:.2f} LSD (target >= 1.0: "
