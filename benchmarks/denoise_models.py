@@ -47,8 +47,8 @@ METRICS = ["pesq_wb", "stoi", "si_sdr"]
 TRAINED = ("dae", "rdae", "ddae_mel", "fcn", "segan", "wavenet", "dfl", "crm")
 FAMILIES = (*TRAINED, "dnp")
 #: CPU minutes (one thread) per family: the cheap spectral-mask models get less than the waveform ones.
-MINUTES = {"dae": 6.0, "rdae": 6.0, "ddae_mel": 6.0, "crm": 6.0, "fcn": 10.0, "segan": 10.0, "wavenet": 10.0,
-           "dfl": 10.0}
+MINUTES = {"dae": 4.0, "rdae": 4.0, "ddae_mel": 4.0, "crm": 4.0, "fcn": 10.0, "segan": 10.0, "wavenet": 8.0,
+           "dfl": 8.0}
 LOSSNET_STEPS = 400
 DNP_ITERATIONS = 300
 
@@ -268,6 +268,9 @@ def summarize(out: Path, families: list[str]) -> str:
         cells, entry = [], {}
         for s in sets:
             rows = _rows(out / s / f"{method}.jsonl")
+            if method == "noisy_dnp_subset":  # the noisy input on exactly the files dnp finished
+                dnp_done = {r["item"] for r in _rows(out / s / "dnp.jsonl")}
+                rows = [r for r in rows if r["item"] in dnp_done]
             entry[s] = {"n": len(rows)}
             for m in METRICS:
                 ci = mean_ci([r[m] if r[m] is not None else float("nan") for r in rows])
@@ -290,7 +293,7 @@ def summarize(out: Path, families: list[str]) -> str:
             f"{budget['cpu_s'] / 60:.1f}" if budget else "0 (per file)", str(budget.get("step", "-")) if budget else "-"]
         lines.append(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(extra) + " |")
     n = {s: len(_rows(out / s / "noisy.jsonl")) for s in sets}
-    nd = {s: len(_rows(out / s / "noisy_dnp_subset.jsonl")) for s in sets}
+    nd = {s: len(_rows(out / s / "dnp.jsonl")) for s in sets}
     lines.append(f"\nSpEAR: {n['spear']} pairs; mixtures: {n['mix']} test files. dnp: {nd['spear']} SpEAR and "
                  f"{nd['mix']} mixture files. Mean ± 95% interval half-width. CPU RTF: one thread.")
     _write_json(out / "summary.json", table)
