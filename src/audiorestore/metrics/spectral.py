@@ -22,8 +22,11 @@ from .basic import EPS, align, loizou_frame_params, loizou_frames
 
 #: Hu & Loizou (2008) average the lowest 95 % of frame values to discard outlier frames.
 ALPHA = 0.95
-#: Power floor for the log spectra of the LSD (avoids log(0) in digital silence).
-LSD_FLOOR = 1e-10
+#: Power floor added to the (unnormalised, Hann, 2048-point) STFT power before the log, as in
+#: Kuleshov et al.'s code (``log(|S|**2 + 1e-8)``) and the later super-resolution papers that report
+#: log10 LSD. The floor matters: on quiet speech (peak -20 dBFS) sinc 16->48 kHz scores 2.0 with
+#: 1e-8 but 3.6 with 1e-10, because near-silent high-band bins dominate at a lower floor.
+LSD_FLOOR = 1e-8
 
 
 # --------------------------------------------------------------------------- log-spectral distance

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .audiounet import _check_blocks, _check_rates, check_waveform, pad_to
+from .audiounet import AudioUNetConfig, check_waveform, pad_to
 from .layers import TFiLM, subpixel_shuffle
 from .registry import register_family
 
@@ -43,44 +43,18 @@ def _doc(text: str) -> dict:
 
 
 @dataclass
-class TFiLMConfig:
-    """Hyper-parameters of the TFiLM U-Net (defaults: the authors' audio super-resolution code)."""
+class TFiLMConfig(AudioUNetConfig):
+    """AudioUNet's hyper-parameters plus the TFiLM ones (defaults: the authors' super-resolution code)."""
 
     filters: tuple[int, ...] = field(default=(128, 256, 512, 512),
                                      metadata=_doc("filters of each downsampling block"))
-    kernel_sizes: tuple[int, ...] = field(default=(65, 33, 17, 9),
-                                          metadata=_doc("convolution width of each block (odd)"))
-    bottleneck_filters: int = field(default=512, metadata=_doc("filters of the bottleneck convolution"))
-    bottleneck_kernel: int = field(default=9, metadata=_doc("width of the bottleneck convolution (odd)"))
-    final_kernel: int = field(default=9, metadata=_doc("width of the last convolution (odd)"))
     dilation: int = field(default=2, metadata=_doc("dilation of the block convolutions"))
     block_size: int = field(default=8, metadata=_doc("TFiLM block length in time steps of each layer"))
-    dropout: float = field(default=0.5, metadata=_doc("dropout in the bottleneck and upsampling blocks"))
-    leaky_slope: float = field(default=0.2, metadata=_doc("LeakyReLU slope in the downsampling blocks"))
-    sample_rate: int = field(default=48000, metadata=_doc("target (output) rate the model is trained for"))
-    input_rate: int = field(default=16000, metadata=_doc("rate of the low-resolution input it is trained on"))
-    interpolation: str = field(default="spline",
-                               metadata=_doc("how inputs are brought to sample_rate: spline (the paper) or sinc"))
-    segment_length: int = field(default=8192, metadata=_doc("training patch length in samples"))
 
     def __post_init__(self) -> None:
-        self.filters = tuple(int(c) for c in self.filters)
-        self.kernel_sizes = tuple(int(k) for k in self.kernel_sizes)
-        _check_blocks(self.filters, self.kernel_sizes)
-        for name in ("bottleneck_kernel", "final_kernel"):
-            if getattr(self, name) % 2 != 1:
-                raise ValueError(f"{name} must be odd, got {getattr(self, name)}")
+        super().__post_init__()
         if self.dilation < 1 or self.block_size < 1:
             raise ValueError(f"dilation and block_size must be positive, got {self.dilation}, {self.block_size}")
-        _check_rates(self.sample_rate, self.input_rate, self.interpolation, self.dropout)
-
-    @property
-    def depth(self) -> int:
-        return len(self.filters)
-
-    @property
-    def hop(self) -> int:
-        return 2 ** (self.depth + 1)
 
     @classmethod
     def tiny(cls) -> "TFiLMConfig":
