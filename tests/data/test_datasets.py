@@ -146,3 +146,20 @@ def test_bad_settings_raise():
         MixingDataset([f], [], 16000, 100)
     with pytest.raises(ParameterError, match="ranges"):
         MixingDataset([f], [f], 16000, 100, snr_db=(10.0, 0.0))
+
+
+def test_paired_files_with_a_relative_root(tmp_path, monkeypatch):
+    """A relative data.root (e.g. ../shared/data) is joined once, not twice."""
+    import soundfile as sf
+
+    from audiorestore.data.datasets import paired_files
+
+    root = tmp_path / "data"
+    for side in ("noisy", "clean"):
+        (root / "pairs" / side).mkdir(parents=True)
+        sf.write(str(root / "pairs" / side / "a.wav"), np.zeros(800) + 0.1, 8000)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    pairs = paired_files("../data", ["pairs"])
+    assert len(pairs) == 1 and Path(pairs[0][0].path).name == "a.wav"

@@ -123,8 +123,9 @@ def paired_files(root: str | os.PathLike, dirs: Sequence[str], exclude: Sequence
         folder = Path(d) if Path(d).is_absolute() else base / d
         sides = {}
         for side in ("noisy", "clean"):
+            # scan_files joins ``root`` itself: give it the root-relative folder (absolute stays absolute)
             sides[side] = {Path(f.path).relative_to(folder / side).with_suffix("").as_posix(): f
-                           for f in scan_files(root, [str(folder / side)], exclude)}
+                           for f in scan_files(root, [str(Path(d) / side)], exclude)}
         noisy, clean = sides["noisy"], sides["clean"]
         missing = sorted(set(noisy) ^ set(clean))
         if missing:
