@@ -115,6 +115,11 @@ def check_waveform(x: torch.Tensor, name: str = "x") -> None:
         raise ValueError(f"{name} must have shape (batch, 1, time), found {tuple(x.shape)}")
 
 
+def round_up(length: int, hop: int) -> int:
+    """Smallest positive multiple of ``hop`` that is >= ``length`` (the lengths a U-Net maps exactly)."""
+    return max(1, math.ceil(length / hop)) * hop
+
+
 def pad_to(x: torch.Tensor, length: int) -> torch.Tensor:
     """Zero-pad the time axis on the right to ``length`` samples."""
     return x if x.shape[-1] == length else F.pad(x, (0, length - x.shape[-1]))
@@ -155,8 +160,7 @@ class AudioUNet(nn.Module):
     def valid_length(self, length: int) -> int:
         """Smallest length >= ``length`` the network maps exactly: a multiple of ``2 ** (depth + 1)``
         (32 with the default config)."""
-        hop = self.config.hop
-        return max(1, math.ceil(length / hop)) * hop
+        return round_up(length, self.config.hop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_waveform(x)

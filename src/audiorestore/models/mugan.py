@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .audiounet import _check_rates, check_waveform, pad_to
+from .audiounet import _check_rates, check_waveform, pad_to, round_up
 from .layers import SuperPixel1d, subpixel_shuffle
 from .registry import register_family
 
@@ -221,8 +221,7 @@ class MUGAN(nn.Module):
 
     def valid_length(self, length: int) -> int:
         """Smallest length >= ``length`` the network maps exactly: a multiple of ``2 ** (depth + 1)``."""
-        hop = self.config.hop
-        return max(1, math.ceil(length / hop)) * hop
+        return round_up(length, self.config.hop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_waveform(x)
@@ -303,8 +302,7 @@ class MUGANAutoencoder(nn.Module):
         self.final = nn.Conv1d(c_in, 2, cfg.final_kernel, padding=cfg.final_kernel // 2)
 
     def valid_length(self, length: int) -> int:
-        hop = self.config.hop
-        return max(1, math.ceil(length / hop)) * hop
+        return round_up(length, self.config.hop)
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Encoder activations, finest first, bottleneck last (each ``(B, C_b, T_b)``)."""

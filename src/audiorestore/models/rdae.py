@@ -31,17 +31,9 @@ from .registry import register_family
 
 
 @dataclass
-class RDAEConfig:
-    """DRDAE: the DAE's STFT and window, and which hidden layer is recurrent."""
+class RDAEConfig(DAEConfig):
+    """DRDAE: the DAE's STFT, window and layers, and which hidden layer is recurrent."""
 
-    sample_rate: int = 16000
-    n_fft: int = 400
-    hop_length: int = 160
-    context: int = 3
-    hidden_sizes: tuple[int, ...] = (512, 512, 512)
-    activation: str = "relu"
-    residual: bool = True
-    log_floor: float = 1e-5
     #: index into ``hidden_sizes`` of the recurrent layer (the middle one in the paper).
     recurrent_layer: int = 1
     #: "rnn" (plain recurrence as in the paper; activation relu or tanh) or "gru".

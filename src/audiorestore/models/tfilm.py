@@ -24,13 +24,12 @@ Example:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from .audiounet import AudioUNetConfig, check_waveform, pad_to
+from .audiounet import AudioUNetConfig, check_waveform, pad_to, round_up
 from .layers import TFiLM, subpixel_shuffle
 from .registry import register_family
 
@@ -99,8 +98,7 @@ class TFiLMNet(nn.Module):
 
     def valid_length(self, length: int) -> int:
         """Smallest length >= ``length`` the network maps exactly: a multiple of ``2 ** (depth + 1)``."""
-        hop = self.config.hop
-        return max(1, math.ceil(length / hop)) * hop
+        return round_up(length, self.config.hop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_waveform(x)
