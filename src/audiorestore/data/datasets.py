@@ -420,7 +420,7 @@ class MixingDataset(Dataset):
 
     def __init__(self, clean: Sequence[AudioFile], noise: Sequence[AudioFile], sample_rate: int, segment: int,
                  snr_db: tuple[float, float] = (0.0, 20.0), gain_db: tuple[float, float] = (0.0, 0.0),
-                 seed: int = 0, chain: Any = None) -> None:
+                 seed: int = 0, chain: Any = None, level_db: Sequence[float] = ()) -> None:
         if not clean:
             raise ParameterError("MixingDataset needs at least one clean file")
         if not noise and chain is None:
@@ -433,6 +433,7 @@ class MixingDataset(Dataset):
         self.sample_rate, self.segment, self.seed = int(sample_rate), int(segment), int(seed)
         self.snr_db, self.gain_db = (float(snr_db[0]), float(snr_db[1])), (float(gain_db[0]), float(gain_db[1]))
         self.chain = chain
+        self.level_db = _level_range(level_db)
 
     def __len__(self) -> int:
         return len(self.clean)
@@ -455,13 +456,34 @@ class MixingDataset(Dataset):
             noisy = mix_at_snr(noisy, looped_crop(nf, self.segment, self.sample_rate, rng), snr)
             info.update(noise=nf.rel, snr_db=snr)
         gain = float(rng.uniform(*self.gain_db))
-        noisy, clean = _protect_peak(noisy * 10 ** (gain / 20), clean * 10 ** (gain / 20))
+        noisy, clean = noisy * 10 ** (gain / 20), clean * 10 ** (gain / 20)
+        noisy, clean = _protect_peak(*_set_level(noisy, clean, self.level_db, rng))
         info["gain_db"] = gain
         return noisy, clean, info
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         noisy, clean, _ = self._make(index)
         return _pair_tensors(noisy, clean)
+
+
+def _level_range(level_db: Sequence[float]) -> tuple[float, float] | None:
+    if not level_db:
+        return None
+    if len(level_db) != 2 or level_db[0] > level_db[1]:
+        raise ParameterError(f"level_db must be [low, high] in dBFS, got {list(level_db)}")
+    return float(level_db[0]), float(level_db[1])
+
+
+def _set_level(noisy: np.ndarray, clean: np.ndarray, level_db: tuple[float, float] | None,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Scale a pair by one factor so the noisy RMS is at a level drawn from ``level_db`` (dBFS)."""
+    if not level_db:
+        return noisy, clean
+    rms = float(np.sqrt(np.mean(np.square(noisy, dtype=np.float64))))
+    if rms <= 0:
+        return noisy, clean
+    g = 10 ** (float(rng.uniform(*level_db)) / 20) / rms
+    return noisy * g, clean * g
 
 
 class PairedDataset(Dataset):
@@ -474,11 +496,13 @@ class PairedDataset(Dataset):
     """
 
     def __init__(self, pairs: Sequence[tuple[AudioFile, AudioFile]], sample_rate: int, segment: int,
-                 seed: int = 0, gain_db: tuple[float, float] = (0.0, 0.0)) -> None:
+                 seed: int = 0, gain_db: tuple[float, float] = (0.0, 0.0),
+                 level_db: Sequence[float] = ()) -> None:
         if not pairs:
             raise ParameterError("PairedDataset needs at least one (noisy, clean) pair")
         self.pairs, self.sample_rate, self.segment, self.seed = list(pairs), int(sample_rate), int(segment), int(seed)
         self.gain_db = (float(gain_db[0]), float(gain_db[1]))
+        self.level_db = _level_range(level_db)
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -494,7 +518,7 @@ class PairedDataset(Dataset):
         noisy[:length] = read_segment(nf, start, length, self.sample_rate)
         clean[:length] = read_segment(cf, start, length, self.sample_rate)
         g = 10 ** (float(rng.uniform(*self.gain_db)) / 20)
-        return _pair_tensors(*_protect_peak(noisy * g, clean * g))
+        return _pair_tensors(*_protect_peak(*_set_level(noisy * g, clean * g, self.level_db, rng)))
 
 
 class SlidingWindowDataset(Dataset):

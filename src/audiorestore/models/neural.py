@@ -221,8 +221,30 @@ class NeuralDenoiser(Enhancer):
         model = self.load()
         chunk = max(int(round(self.chunk_s * sample_rate)), 16)
         overlap = min(int(round(self.chunk_overlap_s * sample_rate)), chunk // 2)
-        return chunked_inference(model, np.asarray(audio, dtype=np.float32), chunk, overlap,
-                                 self._device, self.batch_size)
+        x = np.asarray(audio, dtype=np.float32)
+        level = trained_level_db(self._meta)
+        # a model trained at a fixed input level gets the whole signal scaled there once (not per chunk,
+        # which would make chunks disagree), and its output scaled back
+        gain = level_gain(x, level) if level is not None else np.ones((x.shape[0], 1), np.float32)
+        y = chunked_inference(model, x * gain, chunk, overlap, self._device, self.batch_size)
+        return y / gain
+
+
+def trained_level_db(meta: dict[str, Any]) -> float | None:
+    """The input level (dBFS RMS) a checkpoint was trained at: the middle of its ``data.level_db``
+    range, or None when it was trained on the files' own levels."""
+    level = (((meta.get("extra") or {}).get("experiment") or {}).get("data") or {}).get("level_db") or []
+    return float(np.mean(level)) if len(level) == 2 else None
+
+
+def level_gain(x: np.ndarray | torch.Tensor, level_db: float):
+    """Per-row gain that brings the RMS of ``x`` ``(..., time)`` to ``level_db`` dBFS (1 for silence)."""
+    target = 10 ** (level_db / 20)
+    if isinstance(x, torch.Tensor):
+        rms = x.double().pow(2).mean(dim=-1, keepdim=True).sqrt()
+        return torch.where(rms > 0, target / rms.clamp_min(1e-12), torch.ones_like(rms)).to(x.dtype)
+    rms = np.sqrt(np.mean(np.square(x, dtype=np.float64), axis=-1, keepdims=True))
+    return np.where(rms > 0, target / np.maximum(rms, 1e-12), 1.0).astype(np.float32)
 
 
 _FAMILY_METHODS: dict[str, type] = {}

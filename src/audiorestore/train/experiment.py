@@ -78,6 +78,10 @@ class DataSection:
     segment_s: float = field(default=1.0, metadata=_doc("training crop length"))
     snr_db: tuple[float, float] = field(default=(-5.0, 20.0), metadata=_doc("mixing SNR range"))
     gain_db: tuple[float, float] = field(default=(-10.0, 0.0), metadata=_doc("random level of each example"))
+    level_db: list[float] = field(default_factory=list, metadata=_doc(
+        "[low, high] dBFS: scale each example so its noisy RMS sits at a level drawn from this range "
+        "(instead of gain_db on the file's own level); inference then scales the whole input to the "
+        "middle of the range, so waveform models see the levels they were trained on"))
     paired_fraction: float = field(default=0.5, metadata=_doc("share of recorded pairs when both kinds exist"))
     degrade: dict[str, Any] = field(default_factory=dict,
                                     metadata=_doc("simulate chain: {stage name: {param: value or [lo, hi]}}"))

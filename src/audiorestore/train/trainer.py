@@ -35,7 +35,7 @@ from ..data.datasets import (ConcatSet, FixedSet, MixingDataset, PairedDataset, 
 from ..data.superres import FullBandDataset, SuperResDataset, random_filter_stage
 from ..errors import AudioRestoreError, ParameterError
 from ..losses import ADVERSARIAL_TERMS, get_loss
-from ..models.neural import forward_any_length, resolve_device
+from ..models.neural import forward_any_length, level_gain, resolve_device
 from ..models.registry import build_model, get_family
 from . import distributed
 from .checkpoint import atomic_torch_save, model_package
@@ -137,7 +137,8 @@ def build_datasets(cfg: ExperimentConfig, segment: int, valid_segment: int) -> t
             raise ParameterError("data.valid_clean holds out every clean file; nothing is left to train on")
         if noise and not t_noise:
             raise ParameterError("data.valid_noise holds out every noise file; nothing is left to train on")
-        train_parts.append(MixingDataset(t_clean, t_noise, d.sample_rate, segment, d.snr_db, d.gain_db, seed, chain))
+        train_parts.append(MixingDataset(t_clean, t_noise, d.sample_rate, segment, d.snr_db, d.gain_db, seed, chain,
+                                         d.level_db))
         weights.append(1.0 - d.paired_fraction)
         if v_clean and (v_noise or chain is not None or not noise):
             vset = MixingDataset(v_clean, v_noise, d.sample_rate, valid_segment, d.snr_db, (0.0, 0.0), seed + 1, chain)
@@ -151,7 +152,7 @@ def build_datasets(cfg: ExperimentConfig, segment: int, valid_segment: int) -> t
         held = [p for p in pairs if split_files([p[0]], d.valid_paired)[0]]
         rest = [p for p in pairs if p not in held]
         if rest:  # every pair held out: the recorded pairs are a validation set only
-            train_parts.append(PairedDataset(rest, d.sample_rate, segment, seed, d.gain_db))
+            train_parts.append(PairedDataset(rest, d.sample_rate, segment, seed, d.gain_db, d.level_db))
             weights.append(d.paired_fraction if d.clean_dirs else 1.0)
         if held:
             valid_parts.append(FixedSet.from_dataset(SlidingWindowDataset(held, d.sample_rate, valid_segment)))
@@ -340,6 +341,14 @@ class Trainer:
         return self.ema.applied(self.model) if self.ema is not None else contextlib.nullcontext()
 
     @torch.no_grad()
+    def _valid_forward(self, noisy: torch.Tensor) -> torch.Tensor:
+        """The model as inference runs it: at the trained input level when ``data.level_db`` is set."""
+        level = self.cfg.data.level_db
+        if len(level) != 2:
+            return forward_any_length(self.model, noisy).float()
+        gain = level_gain(noisy, float(sum(level)) / 2)
+        return (forward_any_length(self.model, noisy * gain).float() / gain).float()
+
     def validate(self, valid: Dataset) -> dict[str, float]:
         """Weighted reconstruction loss and ``trainer.metrics`` (audiorestore.metrics) on the fixed
         validation set, with the EMA weights when enabled; writes sample audio. Main process only."""
@@ -362,7 +371,7 @@ class Trainer:
                     noisy = torch.stack([items[i][0] for i in idx]).to(self.device)
                     clean = torch.stack([items[i][1] for i in idx]).to(self.device)
                     with self.autocast():
-                        est = forward_any_length(self.model, noisy).float()
+                        est = self._valid_forward(noisy)
                     terms = reconstruction_terms(est, clean, self.losses, noisy=noisy)
                     terms["loss"] = weighted_total(terms, weights) if weights else torch.zeros(())
                     for k, v in terms.items():
