@@ -13,28 +13,8 @@ from audiorestore.classical.block_thresholding import (
     block_threshold_gain,
 )
 from audiorestore.enhancer import get_method
+from tests.classical.test_spectral import bursts, mix, tones  # the shared synthetic signals
 
-
-
-def tones(n: int, sr: int, seed: int = 0) -> np.ndarray:
-    t = np.arange(n) / sr
-    rng = np.random.default_rng(seed)
-    return sum(a * np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi))
-               for a, f in ((0.3, 440.0), (0.2, 1250.0), (0.15, 2900.0)))
-
-
-def bursts(n: int, sr: int) -> np.ndarray:
-    """Tones 0.3 s on / 0.2 s off after 0.3 s of nothing (10 ms ramps), as in test_spectral.py."""
-    t = np.arange(n) / sr
-    gate = (((t % 0.5) < 0.3) & (t > 0.3)).astype(float)
-    ramp = np.hanning(int(0.01 * sr))
-    return tones(n, sr) * np.convolve(gate, ramp / ramp.sum(), mode="same")
-
-
-def mix(clean: np.ndarray, snr_db: float = 5.0, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    noise = np.random.default_rng(seed).standard_normal(clean.shape)
-    noise *= np.sqrt(np.mean(clean ** 2) / np.mean(noise ** 2) / 10 ** (snr_db / 10))
-    return clean + noise, noise
 
 
 def improvement(sr: int, noise_sample: bool = False) -> float:

@@ -102,6 +102,20 @@ def _check_taps(n_taps: int) -> int:
     return int(n_taps)
 
 
+def _run_channels(channel_fn, d: np.ndarray, x: np.ndarray, w0: np.ndarray | None, n_taps: int,
+                  *args) -> AdaptiveResult:
+    """Run a one-channel adaptive filter ``channel_fn(d, x, w, *args) -> (e, w)`` over every leading
+    index of ``d`` and ``x`` ``(..., time)``."""
+    lead, n = d.shape[:-1], d.shape[-1]
+    W = _initial_weights(w0, lead, n_taps)
+    dd, xx = d.reshape(W.shape[0], n), x.reshape(W.shape[0], n)
+    e = np.empty_like(dd)
+    for c in range(dd.shape[0]):
+        e[c], W[c] = channel_fn(dd[c], xx[c], W[c], *args)
+    e = e.reshape(d.shape)
+    return AdaptiveResult(d - e, e, W.reshape(lead + (n_taps,)))
+
+
 def _initial_weights(w0: np.ndarray | None, lead: tuple[int, ...], n_taps: int) -> np.ndarray:
     """Initial weights broadcast to ``(channels, n_taps)`` (zeros by default)."""
     n_ch = int(np.prod(lead)) if lead else 1
@@ -166,14 +180,7 @@ def _run_lms(d: np.ndarray, x: np.ndarray, n_taps: int, mu: float, normalized: b
     n_taps = _check_taps(n_taps)
     if block_length < 1:
         raise ValueError(f"block_length must be >= 1, got {block_length}")
-    lead, n = d.shape[:-1], d.shape[-1]
-    W = _initial_weights(w0, lead, n_taps)
-    dd, xx = d.reshape(W.shape[0], n), x.reshape(W.shape[0], n)
-    e = np.empty_like(dd)
-    for c in range(dd.shape[0]):
-        e[c], W[c] = _lms_channel(dd[c], xx[c], W[c], mu, normalized, eps, block_length)
-    e = e.reshape(d.shape)
-    return AdaptiveResult(d - e, e, W.reshape(lead + (n_taps,)))
+    return _run_channels(_lms_channel, d, x, w0, n_taps, mu, normalized, eps, block_length)
 
 
 def lms(d: np.ndarray, x: np.ndarray, n_taps: int = 32, mu: float = 0.01, *, w0: np.ndarray | None = None,
@@ -291,14 +298,7 @@ def rls(d: np.ndarray, x: np.ndarray, n_taps: int = 16, lam: float = 0.999, delt
         raise ValueError(f"block_length must be >= 1, got {block_length}")
     d, x = _check_pair(d, x)
     n_taps = _check_taps(n_taps)
-    lead, n = d.shape[:-1], d.shape[-1]
-    W = _initial_weights(w0, lead, n_taps)
-    dd, xx = d.reshape(W.shape[0], n), x.reshape(W.shape[0], n)
-    e = np.empty_like(dd)
-    for c in range(dd.shape[0]):
-        e[c], W[c] = _rls_channel(dd[c], xx[c], W[c], lam, delta, block_length)
-    e = e.reshape(d.shape)
-    return AdaptiveResult(d - e, e, W.reshape(lead + (n_taps,)))
+    return _run_channels(_rls_channel, d, x, w0, n_taps, lam, delta, block_length)
 
 
 # ------------------------------------------------------------------------------------------ FDAF
@@ -358,14 +358,7 @@ def fdaf(d: np.ndarray, x: np.ndarray, n_taps: int = 256, mu: float = 0.1, *, be
         raise ValueError(f"beta must lie in [0, 1), got {beta}")
     d, x = _check_pair(d, x)
     n_taps = _check_taps(n_taps)
-    lead, n = d.shape[:-1], d.shape[-1]
-    W = _initial_weights(w0, lead, n_taps)
-    dd, xx = d.reshape(W.shape[0], n), x.reshape(W.shape[0], n)
-    e = np.empty_like(dd)
-    for c in range(dd.shape[0]):
-        e[c], W[c] = _fdaf_channel(dd[c], xx[c], W[c], mu, beta)
-    e = e.reshape(d.shape)
-    return AdaptiveResult(d - e, e, W.reshape(lead + (n_taps,)))
+    return _run_channels(_fdaf_channel, d, x, w0, n_taps, mu, beta)
 
 
 def adaptive_filter(d: np.ndarray, x: np.ndarray, algorithm: str = "nlms", n_taps: int = 64,

@@ -46,8 +46,23 @@ def _doc(text: str) -> dict:
     return {"doc": text}
 
 
+class UNetDepth:
+    """``depth`` and ``hop`` of a U-Net config with one ``filters`` entry per downsampling block."""
+
+    filters: tuple[int, ...]
+
+    @property
+    def depth(self) -> int:
+        return len(self.filters)
+
+    @property
+    def hop(self) -> int:
+        """Total decimation at the bottleneck: ``2 ** (depth + 1)``."""
+        return 2 ** (self.depth + 1)
+
+
 @dataclass
-class AudioUNetConfig:
+class AudioUNetConfig(UNetDepth):
     """Hyper-parameters of AudioUNet (defaults: the reference code's four-block network)."""
 
     filters: tuple[int, ...] = field(default=(128, 384, 512, 512),
@@ -74,15 +89,6 @@ class AudioUNetConfig:
             if getattr(self, name) % 2 != 1:
                 raise ValueError(f"{name} must be odd, got {getattr(self, name)}")
         _check_rates(self.sample_rate, self.input_rate, self.interpolation, self.dropout)
-
-    @property
-    def depth(self) -> int:
-        return len(self.filters)
-
-    @property
-    def hop(self) -> int:
-        """Total decimation at the bottleneck: ``2 ** (depth + 1)``."""
-        return 2 ** (self.depth + 1)
 
     @classmethod
     def tiny(cls) -> "AudioUNetConfig":

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .audiounet import _check_rates, check_waveform, pad_to, round_up
+from .audiounet import UNetDepth, _check_rates, check_waveform, pad_to, round_up
 from .layers import SuperPixel1d, subpixel_shuffle
 from .registry import register_family
 
@@ -66,7 +66,7 @@ def _positive_tuple(values: tuple[int, ...], name: str, multiple: int) -> tuple[
 
 
 @dataclass
-class MUGANConfig:
+class MUGANConfig(UNetDepth):
     """Hyper-parameters of the MU-GAN generator and discriminator."""
 
     filters: tuple[int, ...] = field(default=(32, 64, 128, 256),
@@ -104,14 +104,6 @@ class MUGANConfig:
         if not 0.0 <= self.disc_dropout < 1.0:
             raise ValueError(f"disc_dropout must be in [0, 1), got {self.disc_dropout}")
         _check_rates(self.sample_rate, self.input_rate, self.interpolation, self.dropout)
-
-    @property
-    def depth(self) -> int:
-        return len(self.filters)
-
-    @property
-    def hop(self) -> int:
-        return 2 ** (self.depth + 1)
 
     @classmethod
     def tiny(cls) -> "MUGANConfig":
