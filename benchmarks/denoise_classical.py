@@ -24,7 +24,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from audiorestore.bench.datasets import Dataset, Item, spear  # noqa: E402
+from audiorestore.bench.datasets import Dataset, spear  # noqa: E402
 from audiorestore.bench.report import markdown_tables, write_report  # noqa: E402
 from audiorestore.bench.runner import run_bench  # noqa: E402
 from audiorestore.enhancer import list_methods  # noqa: E402
@@ -42,7 +42,7 @@ def classical_methods() -> list[str]:
 def mixture_set(data: Path, out: Path, per_group: int) -> Dataset:
     """The held-out test mixtures of ``devset.mixtures`` as a bench dataset (noise files attached)."""
     items = devset.mixtures(data, out / "data", "test", per_group=per_group)
-    return Dataset("mix", tuple(Item(i.name, i.noisy, i.clean, i.noise) for i in items),
+    return Dataset("mix", tuple(items),
                    str(out / "data" / "test_mix"), "manifest")
 
 

@@ -9,24 +9,16 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from audiorestore import io
+from audiorestore.bench.datasets import Item  # noqa: F401  (re-exported: the benchmarks use devset.Item)
 from audiorestore.simulate import DegradeConfig, make_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 SPLITS = REPO / "recipes" / "splits.toml"
-
-
-@dataclass(frozen=True)
-class Item:
-    name: str
-    noisy: Path
-    clean: Path
-    noise: Path | None = None  # the additive noise as mixed (mixtures only)
 
 
 def load_splits(path: Path = SPLITS) -> dict:

@@ -64,8 +64,8 @@ def main() -> int:
         print(f"writing {src} ...", file=sys.stderr)
         make_long_file(src, args.hours, args.sample_rate)
     duration = sf.info(str(src)).duration
-    print(f"| method | audio (h) | wall (s) | RTF | peak RSS (MB) |")
-    print(f"|---|---:|---:|---:|---:|")
+    print("| method | audio (h) | wall (s) | RTF | peak RSS (MB) |")
+    print("|---|---:|---:|---:|---:|")
     for m in args.methods:
         out = work / f"out_{m}.wav"
         out.unlink(missing_ok=True)
