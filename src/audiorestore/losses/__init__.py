@@ -52,6 +52,15 @@ def _deep_feature(checkpoint: str = "", n_layers: int = 6, weights: list[float] 
 
 #: Reconstruction losses by config name; each factory returns a callable ``loss(estimate, target)``
 #: (or ``loss(estimate, target, noisy)`` when it has ``needs_noisy = True``) and takes the loss's
+def _ae_feature(checkpoint: str = "", layers: list[int] | None = None,
+                weights: list[float] | None = None) -> LossFn:
+    """MU-GAN's autoencoder feature loss (:func:`~audiorestore.losses.ae_feature.ae_feature_loss`),
+    imported when used: it builds a ``mugan_ae`` model from the checkpoint."""
+    from .ae_feature import ae_feature_loss
+
+    return ae_feature_loss(checkpoint, layers, weights)
+
+
 #: ``[loss.params.NAME]`` entries as keyword arguments.
 RECONSTRUCTION_LOSSES: dict[str, Callable[..., LossFn]] = {
     "l1": lambda: l1_loss,
@@ -61,6 +70,7 @@ RECONSTRUCTION_LOSSES: dict[str, Callable[..., LossFn]] = {
     "mrstft": MultiResolutionSTFTLoss,
     "energy": EnergyConservingLoss,
     "deep_feature": _deep_feature,
+    "ae_feature": _ae_feature,
 }
 
 #: Names handled by the GAN step rather than computed from (estimate, target) waveforms.

@@ -28,7 +28,6 @@ from torch import nn
 
 from ..errors import ParameterError
 from ..models.mugan import MUGANAutoencoder
-from . import register_loss
 
 #: The name of this loss in ``loss.weights``; its checkpoint is ``[loss.params.ae_feature] checkpoint``.
 LOSS_NAME = "ae_feature"
@@ -109,5 +108,3 @@ def ae_feature_loss(checkpoint: str = "", layers: list[int] | None = None,
                              "checkpoint = \"PATH\" (train recipes/superres_mugan_ae.toml first)")
     return AutoencoderFeatureLoss(checkpoint, layers, weights)
 
-
-register_loss(LOSS_NAME, ae_feature_loss)

@@ -32,7 +32,6 @@ from typing import Any, Literal
 from .. import config as cfgio
 from ..errors import ParameterError
 from ..losses import ADVERSARIAL_TERMS, RECONSTRUCTION_LOSSES, check_loss_params
-from ..losses import ae_feature  # noqa: F401  registers MU-GAN's "ae_feature" loss
 from ..models.registry import get_family
 from ..io import write_text_atomic
 
