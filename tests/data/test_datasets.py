@@ -60,6 +60,23 @@ def test_mixing_reaches_the_drawn_snr(root):
         assert ds.describe(i)["snr_db"] == 5.0
 
 
+def test_coloured_noise_share_and_snr(root):
+    ds = _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000, colors=["white", "pink"], color_fraction=0.5)
+    kinds = [ds.describe(i)["noise"] for i in range(40)]
+    coloured = [k for k in kinds if k.startswith("color:")]
+    assert 10 <= len(coloured) <= 30 and {"color:white", "color:pink"} == set(coloured)
+    i = kinds.index("color:white")
+    noisy, clean = (t[0].double().numpy() for t in ds[i])
+    residual = noisy - clean
+    assert 10 * np.log10(np.sum(clean ** 2) / np.sum(residual ** 2)) == pytest.approx(5.0, abs=1e-3)
+    # white noise: flat spectrum, low and high halves carry about the same power
+    power = np.abs(np.fft.rfft(residual)) ** 2
+    half = len(power) // 2
+    assert np.sum(power[1:half]) / np.sum(power[half:]) == pytest.approx(1.0, rel=0.2)
+    only = MixingDataset(scan_files(root, ["clean"]), [], 16000, 1000, colors=["brown"])  # no files: always colour
+    assert all(only.describe(i)["noise"] == "color:brown" for i in range(5))
+
+
 def test_every_clean_file_once_per_epoch(root):
     ds = _mixing(root, seed=1)
     epoch = [ds.describe(i)["clean"] for i in range(len(ds))]
@@ -142,8 +159,12 @@ def test_step_loader_with_workers_matches_in_process_and_leaves_global_rng_alone
 
 def test_bad_settings_raise():
     f = AudioFile("x.flac", "x.flac", 16000, 100)
-    with pytest.raises(ParameterError, match="noise files or a degradation chain"):
+    with pytest.raises(ParameterError, match="noise colours or a degradation chain"):
         MixingDataset([f], [], 16000, 100)
+    with pytest.raises(ParameterError, match="unknown noise colour"):
+        MixingDataset([f], [f], 16000, 100, colors=["green"])
+    with pytest.raises(ParameterError, match="color_fraction"):
+        MixingDataset([f], [f], 16000, 100, colors=["white"], color_fraction=1.5)
     with pytest.raises(ParameterError, match="ranges"):
         MixingDataset([f], [f], 16000, 100, snr_db=(10.0, 0.0))
 

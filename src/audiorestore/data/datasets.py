@@ -420,11 +420,19 @@ class MixingDataset(Dataset):
 
     def __init__(self, clean: Sequence[AudioFile], noise: Sequence[AudioFile], sample_rate: int, segment: int,
                  snr_db: tuple[float, float] = (0.0, 20.0), gain_db: tuple[float, float] = (0.0, 0.0),
-                 seed: int = 0, chain: Any = None, level_db: Sequence[float] = ()) -> None:
+                 seed: int = 0, chain: Any = None, level_db: Sequence[float] = (),
+                 colors: Sequence[str] = (), color_fraction: float = 0.0) -> None:
+        from ..simulate.noise import NOISE_COLORS
+
         if not clean:
             raise ParameterError("MixingDataset needs at least one clean file")
-        if not noise and chain is None:
-            raise ParameterError("MixingDataset needs noise files or a degradation chain")
+        if not noise and not colors and chain is None:
+            raise ParameterError("MixingDataset needs noise files, noise colours or a degradation chain")
+        unknown = [c for c in colors if c not in NOISE_COLORS]
+        if unknown:
+            raise ParameterError(f"unknown noise colour(s) {unknown} (use {', '.join(NOISE_COLORS)})")
+        if not 0.0 <= color_fraction <= 1.0:
+            raise ParameterError(f"color_fraction must be in [0, 1], got {color_fraction}")
         if segment <= 0 or sample_rate <= 0:
             raise ParameterError(f"segment and sample_rate must be positive, got {segment}, {sample_rate}")
         if snr_db[0] > snr_db[1] or gain_db[0] > gain_db[1]:
@@ -434,6 +442,9 @@ class MixingDataset(Dataset):
         self.snr_db, self.gain_db = (float(snr_db[0]), float(snr_db[1])), (float(gain_db[0]), float(gain_db[1]))
         self.chain = chain
         self.level_db = _level_range(level_db)
+        self.colors = list(colors)
+        # with no noise files, every example that gets noise gets a synthetic colour
+        self.color_fraction = float(color_fraction) if self.noise else 1.0
 
     def __len__(self) -> int:
         return len(self.clean)
@@ -450,7 +461,14 @@ class MixingDataset(Dataset):
         noisy = clean
         if self.chain is not None:  # room, band limit, ... act on the speech before the noise joins it
             noisy, clean = apply_chain(self.chain, clean, self.sample_rate, rng)
-        if self.noise:
+        if self.colors and rng.uniform() < self.color_fraction:
+            from ..simulate.noise import colored_noise
+
+            color = self.colors[int(rng.integers(len(self.colors)))]
+            snr = float(rng.uniform(*self.snr_db))
+            noisy = mix_at_snr(noisy, colored_noise(color, self.segment, rng).astype(np.float32), snr)
+            info.update(noise=f"color:{color}", snr_db=snr)
+        elif self.noise:
             nf = self.noise[int(rng.integers(len(self.noise)))]
             snr = float(rng.uniform(*self.snr_db))
             noisy = mix_at_snr(noisy, looped_crop(nf, self.segment, self.sample_rate, rng), snr)

@@ -76,6 +76,10 @@ class DataSection:
     sample_rate: int = field(default=16000, metadata=_doc("training rate (files are resampled)"))
     segment_s: float = field(default=1.0, metadata=_doc("training crop length"))
     snr_db: tuple[float, float] = field(default=(-5.0, 20.0), metadata=_doc("mixing SNR range"))
+    noise_colors: list[str] = field(default_factory=list, metadata=_doc(
+        "synthetic coloured noises (white, pink, brown, blue, violet) mixed in instead of a noise file "
+        "for a color_fraction share of the training examples (hiss and broadband noise)"))
+    color_fraction: float = field(default=0.0, metadata=_doc("share of training examples with coloured noise"))
     gain_db: tuple[float, float] = field(default=(-10.0, 0.0), metadata=_doc("random level of each example"))
     level_db: list[float] = field(default_factory=list, metadata=_doc(
         "[low, high] dBFS: scale each example so its noisy RMS sits at a level drawn from this range "
