@@ -84,9 +84,22 @@ class Enhancer:
         if rate != sample_rate:
             from .dsp.resample import resample
 
-            y = resample(y, rate, sample_rate)
+            y = _fit_length(np.asarray(resample(y, rate, sample_rate)), n)
+            if rate < sample_rate:
+                y = self.above_native_band(audio.reshape(-1, n), y, sample_rate, rate)
         y = _fit_length(np.asarray(y), n)
         return y.reshape(*lead, n).astype(audio.dtype if audio.dtype.kind == "f" else np.float32, copy=False)
+
+    def above_native_band(self, audio: np.ndarray, enhanced: np.ndarray, sample_rate: int,
+                          native_rate: int) -> np.ndarray:
+        """The output when the input's rate is above :attr:`native_rate`: ``enhanced`` (the method's
+        result, brought back to ``sample_rate``) holds nothing above ``native_rate / 2``. By default
+        that band stays empty; a method may put back (a cleaned copy of) the input's own band there.
+
+        Shape:
+            ``audio`` and ``enhanced`` ``(channels, time)`` at ``sample_rate`` -> ``(channels, time)``.
+        """
+        return enhanced
 
     def enhance(self, audio: np.ndarray, sample_rate: int, noise: np.ndarray | None) -> np.ndarray:
         """Enhance ``(channels, time)``; by default one channel at a time."""

@@ -51,6 +51,8 @@ class PretrainedModel:
     license: str
     #: The family's default model: ``--method <family>`` without ``--checkpoint`` uses it.
     default: bool = False
+    #: Upsamplers: the input rate the model was trained for (``sample_rate`` is its output rate).
+    input_rate: int = 0
 
     @property
     def path(self) -> Path | None:
@@ -120,6 +122,65 @@ def default_for(family: str) -> PretrainedModel | None:
         if m.family == family and m.default:
             return m
     return None
+
+
+def upsampler_for(input_rate: int, target_rate: int) -> PretrainedModel | None:
+    """The shipped super-resolution model trained for ``input_rate -> target_rate``, if any."""
+    for m in sorted(_shipped(), key=lambda m: (not m.default, m.name)):
+        if m.task == "upsample" and m.input_rate == int(input_rate) and m.sample_rate == int(target_rate):
+            return m
+    return None
+
+
+def resolve(checkpoint: str | Path) -> Path:
+    """A checkpoint path as is, or the verified weight file of a shipped model name."""
+    p = Path(checkpoint)
+    if p.exists() or str(checkpoint) not in {m.name for m in _shipped()}:
+        return p
+    return verify(get(str(checkpoint)))
+
+
+def add_model(checkpoint: str | Path, name: str, description: str, license: str, default: bool = False,
+              directory: Path | None = None) -> PretrainedModel:
+    """Ship a trained checkpoint: copy its inference package (no training state) to
+    ``pretrained/NAME.pt`` and add or replace its record in ``models.json``, both atomically.
+
+    Task, family and rates come from the checkpoint. With ``default``, the other models of the same
+    family (and, for upsamplers, of the same ratio) stop being the default.
+
+    Example:
+        >>> add_model("experiments/default_denoise_16k/checkpoints/best.pt", "denoise_16k",
+        ...           "16 kHz speech denoiser", "research use only", default=True)   # doctest: +SKIP
+    """
+    from .io import write_text_atomic
+    from .models.registry import get_family
+    from .train.checkpoint import atomic_torch_save, load_package
+
+    if not name or not name.replace("_", "").replace("-", "").isalnum() or name.endswith(UNITTEST_SUFFIX):
+        raise ParameterError(f"model name must be letters, digits, '_' or '-' (not *{UNITTEST_SUFFIX}), got '{name}'")
+    folder = Path(directory) if directory is not None else PRETRAINED_DIR
+    pkg = load_package(checkpoint)
+    pkg.pop("train_state", None)
+    spec = get_family(str(pkg["family"]))
+    input_rate = int(pkg["config"].get("input_rate", 0)) if spec.task == "upsample" else 0
+    weights = folder / f"{name}.pt"
+    atomic_torch_save(pkg, weights)
+    entry = PretrainedModel(name=name, task=spec.task, family=spec.name, sample_rate=int(pkg["sample_rate"]),
+                            file=weights.name, sha256=sha256_file(weights), description=description,
+                            license=license, default=default, input_rate=input_rate)
+    index = folder / INDEX_FILE.name
+    records = json.loads(index.read_text()) if index.exists() else []
+    records = [r for r in records if r.get("name") != name]
+    if default:
+        for r in records:
+            same_ratio = spec.task != "upsample" or (r.get("input_rate") == input_rate
+                                                     and r.get("sample_rate") == entry.sample_rate)
+            if r.get("family") == spec.name and same_ratio:
+                r["default"] = False
+    records.append({f.name: getattr(entry, f.name) for f in fields(PretrainedModel)})
+    write_text_atomic(index, json.dumps(sorted(records, key=lambda r: r["name"]), indent=2) + "\n")
+    log.info("shipped %s (%s, %s) as %s", name, spec.task, spec.name, weights)
+    return entry
 
 
 def verify(entry: PretrainedModel) -> Path:

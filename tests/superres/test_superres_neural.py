@@ -100,7 +100,7 @@ def test_tfilm_chunked_inference_is_close_to_whole(tmp_path: Path) -> None:
 
 def test_python_api_upsample(tiny_checkpoint) -> None:
     x = _stereo(1000, 16000)
-    assert ar.upsample(x, 16000, 48000).shape == (2, 3000)  # default: sinc
+    assert ar.upsample(x, 16000, 48000).shape == (2, 3000)  # default: auto (the shipped model, else sinc)
     assert ar.upsample(x[0], 16000, 48000, method="spline").shape == (3000,)
     y = ar.upsample(x, 16000, 48000, checkpoint=str(tiny_checkpoint("mugan")))  # family from the checkpoint
     assert y.shape == (2, 3000)
@@ -152,3 +152,35 @@ def test_cli_upsample_subprocess(write_audio, tmp_path: Path) -> None:
     assert "upsampled 1 file(s)" in proc.stderr
     info = sf.info(str(dst))
     assert (info.samplerate, info.frames) == (44100, 22050)
+
+
+def test_shipped_upsampler_is_the_default_for_its_ratio(tiny_checkpoint, tmp_path: Path, monkeypatch) -> None:
+    from audiorestore import registry
+    from audiorestore.superres.baselines import SincUpsampler
+
+    shipped = tmp_path / "pretrained"
+    monkeypatch.setattr(registry, "PRETRAINED_DIR", shipped)
+    monkeypatch.setattr(registry, "INDEX_FILE", shipped / "models.json")
+    ckpt = tiny_checkpoint("audiounet")  # 16 -> 48 kHz
+    entry = registry.add_model(ckpt, "sr_16to48_test", "tiny", "CC0", default=True)
+    assert (entry.task, entry.family, entry.input_rate, entry.sample_rate) == ("upsample", "audiounet", 16000, 48000)
+    assert registry.verify(entry) == shipped / "sr_16to48_test.pt"
+    assert registry.upsampler_for(16000, 48000).name == "sr_16to48_test"
+    assert registry.upsampler_for(8000, 16000) is None
+    x = _stereo(1600, 16000)
+    auto = get_method("auto")
+    assert isinstance(auto.choose(16000, 48000), NeuralUpsampler)
+    assert isinstance(auto.choose(8000, 16000), SincUpsampler)
+    direct = get_method("audiounet", checkpoint=str(ckpt))(x, 16000, 48000)
+    np.testing.assert_allclose(ar.upsample(x, 16000, 48000), direct, atol=1e-6)  # the default is the model
+    np.testing.assert_allclose(get_method("audiounet", checkpoint="sr_16to48_test")(x, 16000, 48000), direct,
+                               atol=1e-6)  # a shipped name works as --checkpoint
+    np.testing.assert_allclose(ar.upsample(x[:, :800], 8000, 16000), get_method("sinc")(x[:, :800], 8000, 16000))
+    # shipping again replaces the record; the weight file carries no training state
+    registry.add_model(ckpt, "sr_16to48_test", "tiny again", "CC0", default=True)
+    assert [m.description for m in registry.list_models("upsample", include_unittest=False)] == ["tiny again"]
+    import torch
+
+    assert "train_state" not in torch.load(shipped / "sr_16to48_test.pt", weights_only=True)
+    with pytest.raises(ParameterError, match="model name"):
+        registry.add_model(ckpt, "bad name", "x", "CC0")

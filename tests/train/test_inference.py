@@ -83,7 +83,7 @@ def test_neural_denoiser_resamples_and_processes_stereo(fcn_checkpoint):
     path, model = fcn_checkpoint
     sr = 22050
     x = np.stack([speechlike(sr // 2, sr, 0), speechlike(sr // 2, sr, 1)])
-    enh = get_method("fcn", checkpoint=str(path), chunk_s=0.2, chunk_overlap_s=0.02)
+    enh = get_method("fcn", checkpoint=str(path), chunk_s=0.2, chunk_overlap_s=0.02, high_band="drop")
     assert enh.native_rate == 16000
     y = enh(x, sr)
     assert y.shape == x.shape and y.dtype == np.float32
@@ -91,7 +91,32 @@ def test_neural_denoiser_resamples_and_processes_stereo(fcn_checkpoint):
     with torch.no_grad():
         ref16 = model(torch.from_numpy(x16.astype(np.float32))[:, None])[:, 0].numpy()
     np.testing.assert_allclose(y, resample(ref16, 16000, sr), atol=1e-4)
-    np.testing.assert_allclose(get_method("neural", checkpoint=str(path))(x[0], sr), y[0], atol=1e-4)
+    np.testing.assert_allclose(get_method("neural", checkpoint=str(path), high_band="drop")(x[0], sr), y[0],
+                               atol=1e-4)
+
+
+def _band_power(x: np.ndarray, sr: int, lo_hz: float) -> float:
+    spec = np.abs(np.fft.rfft(x, axis=-1)) ** 2
+    return float(spec[..., np.fft.rfftfreq(x.shape[-1], 1 / sr) >= lo_hz].sum())
+
+
+def test_input_above_the_model_rate_keeps_or_cleans_its_upper_band(fcn_checkpoint):
+    path, _ = fcn_checkpoint
+    sr = 48000
+    rng = np.random.default_rng(0)
+    x = (speechlike(sr, sr, 0) + 0.02 * rng.standard_normal(sr)).astype(np.float32)[None]
+    run = {hb: get_method("fcn", checkpoint=str(path), high_band=hb)(x, sr) for hb in ("drop", "keep", "logmmse")}
+    # drop: nothing above the model's Nyquist frequency (8 kHz) but the resampler's transition band
+    assert _band_power(run["drop"], sr, 8500) < 1e-4 * _band_power(x, sr, 8500)  # -40 dB
+    # keep: the added band is exactly the input minus its band-limited copy
+    low = resample(resample(x.astype(np.float64), sr, 16000), 16000, sr)[..., :sr]
+    np.testing.assert_allclose(run["keep"] - run["drop"], x - low, atol=1e-5)
+    # logmmse: the upper band (white noise there) is attenuated, not removed or kept
+    kept, cleaned = _band_power(run["keep"] - run["drop"], sr, 9000), _band_power(run["logmmse"] - run["drop"], sr, 9000)
+    assert 0 < cleaned < 0.5 * kept
+    for bad in ("anc", "segan", "sinc"):
+        with pytest.raises(ParameterError, match="high_band must be"):
+            get_method("fcn", checkpoint=str(path), high_band=bad)
 
 
 def test_every_denoise_family_has_a_method_that_needs_a_model(fcn_checkpoint):

@@ -176,8 +176,18 @@ class NeuralDenoiser(Enhancer):
     chunk_overlap_s: float = field(default=0.5,
                                    metadata=_doc("overlap between chunks (edges dropped, middle cross-faded)"))
     batch_size: int = field(default=8, metadata=_doc("chunks x channels per forward pass"))
+    high_band: str = field(default="logmmse", metadata=_doc(
+        "input above the model's band (a 48 kHz file into a 16 kHz model): 'drop' it, 'keep' it as it "
+        "is, or clean it with a classical method (e.g. logmmse, wiener)"))
 
     def __post_init__(self) -> None:
+        if self.high_band not in ("drop", "keep"):
+            from ..enhancer import method_class
+
+            cls = method_class(self.high_band)
+            if cls.task != "denoise" or issubclass(cls, NeuralDenoiser) or cls.needs_reference:
+                raise ParameterError(f"high_band must be 'drop', 'keep' or a classical denoiser, "
+                                     f"got '{self.high_band}'")
         if self.chunk_s <= 0 or not 0 <= self.chunk_overlap_s < self.chunk_s:
             raise ParameterError(f"need chunk_s > 0 and 0 <= chunk_overlap_s < chunk_s, "
                                  f"got {self.chunk_s}, {self.chunk_overlap_s}")
@@ -217,6 +227,25 @@ class NeuralDenoiser(Enhancer):
         self.load()
         return int(self._meta["sample_rate"])
 
+    def above_native_band(self, audio: np.ndarray, enhanced: np.ndarray, sample_rate: int,
+                          native_rate: int) -> np.ndarray:
+        """Band split for inputs above the model's rate: the model's output below ``native_rate / 2``
+        plus the input's own upper band (the input minus its band-limited copy, the same resampler
+        both ways, so with an identity model the sum is the input), dropped, kept or cleaned by
+        :attr:`high_band`."""
+        if self.high_band == "drop":
+            return enhanced
+        from ..dsp.resample import resample
+        from ..enhancer import get_method
+
+        n = audio.shape[-1]
+        x = np.asarray(audio, dtype=np.float64)
+        low = resample(resample(x, sample_rate, native_rate), native_rate, sample_rate)
+        high = x - _fit(low, n)
+        if self.high_band != "keep":
+            high = get_method(self.high_band)(high, sample_rate)
+        return enhanced + high
+
     def enhance(self, audio: np.ndarray, sample_rate: int, noise: np.ndarray | None) -> np.ndarray:
         model = self.load()
         chunk = max(int(round(self.chunk_s * sample_rate)), 16)
@@ -228,6 +257,13 @@ class NeuralDenoiser(Enhancer):
         gain = level_gain(x, level) if level is not None else np.ones((x.shape[0], 1), np.float32)
         y = chunked_inference(model, x * gain, chunk, overlap, self._device, self.batch_size)
         return y / gain
+
+
+def _fit(y: np.ndarray, n: int) -> np.ndarray:
+    """``y`` cut or zero-padded to ``n`` samples on its last axis."""
+    if y.shape[-1] >= n:
+        return y[..., :n]
+    return np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, n - y.shape[-1])])
 
 
 def trained_level_db(meta: dict[str, Any]) -> float | None:

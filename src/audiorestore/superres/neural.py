@@ -65,7 +65,8 @@ class NeuralUpsampler(Upsampler):
     family: ClassVar[str] = ""
     summary = "neural super-resolution from a checkpoint"
 
-    checkpoint: str = field(default="", metadata=_doc("model checkpoint (.pt) written by audiorestore train"))
+    checkpoint: str = field(default="", metadata=_doc(
+        "model checkpoint (.pt) written by audiorestore train, or a shipped model name (audiorestore models)"))
     device: str = field(default="cpu", metadata=_doc("torch device: cpu, cuda, cuda:1, mps"))
     chunk_s: float = field(default=4.0, metadata=_doc("seconds of audio per network call (bounds memory)"))
     context_s: float = field(default=0.1, metadata=_doc("seconds of context on each side of a chunk"))
@@ -82,9 +83,10 @@ class NeuralUpsampler(Upsampler):
         if self.interpolation and self.interpolation not in INTERPOLATIONS:
             raise ParameterError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, "
                                  f"got '{self.interpolation}'")
+        from ..registry import resolve
         from ..train.checkpoint import load_package, model_from_package
 
-        pkg = load_package(self.checkpoint)
+        pkg = load_package(resolve(self.checkpoint))  # a file, or a shipped model's name
         fam = str(pkg["family"])
         self._check_family(fam)
         try:
@@ -215,15 +217,59 @@ class MUGANUpsampler(NeuralUpsampler):
     citation = "Kim, Sathe, Bandwidth Extension on Raw Audio via Generative Adversarial Networks, 2019"
 
 
+@register
+@dataclass
+class AutoUpsampler(Upsampler):
+    """The default: for each input, the shipped model trained for its ratio, else band-limited sinc.
+
+    A model serves ``input rate -> target rate`` exactly as trained (8 -> 16 kHz speech, 16 -> 48 kHz
+    speech, 22.05 -> 44.1 kHz piano; ``audiorestore models --task upsample``); any other pair of rates
+    gets :class:`~audiorestore.superres.baselines.SincUpsampler`, which adds no bandwidth but never
+    invents content a model was not trained to make.
+    """
+
+    name = "auto"
+    summary = "shipped model for the input -> target ratio (audiorestore models --task upsample), else sinc"
+    citation = "see the shipped models' cards (audiorestore/pretrained/*.md)"
+
+    device: str = field(default="cpu", metadata=_doc("torch device for the neural models"))
+
+    def __post_init__(self) -> None:
+        self._cache: dict[tuple[int, int], Upsampler] = {}
+
+    def choose(self, sample_rate: int, target_rate: int) -> Upsampler:
+        """The upsampler used for ``sample_rate -> target_rate`` (built once per ratio)."""
+        key = (int(sample_rate), int(target_rate))
+        if key not in self._cache:
+            from .. import registry
+            from .baselines import SincUpsampler
+
+            entry = registry.upsampler_for(*key)
+            if entry is None:
+                log.info("no shipped model for %d -> %d Hz: using sinc (band-limited, adds no bandwidth)", *key)
+                self._cache[key] = SincUpsampler()
+            else:
+                log.info("using the shipped model %s for %d -> %d Hz", entry.name, *key)
+                self._cache[key] = upsampler_from_checkpoint(entry.name, device=self.device)
+        return self._cache[key]
+
+    def upsample(self, audio: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
+        return self.choose(sample_rate, target_rate).upsample(audio, sample_rate, target_rate)
+
+    def params(self) -> dict[str, Any]:
+        return {"device": self.device}
+
+
 def upsampler_from_checkpoint(checkpoint: str | Path, **params: Any) -> NeuralUpsampler:
     """The registered upsampler for the family stored in ``checkpoint`` (any upsample family).
 
     Example:
         >>> up = upsampler_from_checkpoint("runs/tfilm/best.pt", chunk_s=2.0)   # doctest: +SKIP
     """
+    from ..registry import resolve
     from ..train.checkpoint import load_package
 
-    fam = str(load_package(checkpoint)["family"])
+    fam = str(load_package(resolve(checkpoint))["family"])
     cls = next((c for c in (AudioUNetUpsampler, TFiLMUpsampler, MUGANUpsampler) if c.family == fam),
                NeuralUpsampler)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}

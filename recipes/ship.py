@@ -1,0 +1,35 @@
+"""Ship a trained checkpoint inside the package: ``src/audiorestore/pretrained/NAME.pt`` plus its record
+in ``pretrained/models.json`` (family, rates, sha256), so ``audiorestore models`` lists it and the
+defaults (``denoise`` with no method, ``upsample`` with no method) can use it.
+
+    python recipes/ship.py experiments/default_denoise_16k/checkpoints/best.pt denoise_16k \\
+        --description "..." --license "..." --default
+
+The model card (``pretrained/NAME.md``: data, recipe command, compute, metrics, licence) is written
+by hand next to it from the training history and the benchmark output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from audiorestore import registry
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("checkpoint", help="best.pt of an experiment")
+    p.add_argument("name", help="model name (letters, digits, '_', '-')")
+    p.add_argument("--description", required=True, help="one line shown by 'audiorestore models'")
+    p.add_argument("--license", required=True, help="terms of the weights (follow the training data's)")
+    p.add_argument("--default", action="store_true", help="the default model of its family (and ratio)")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    entry = registry.add_model(args.checkpoint, args.name, args.description, args.license, default=args.default)
+    size = entry.path.stat().st_size / 1e6
+    print(f"{entry.name}: {entry.family} {entry.task} at {entry.sample_rate} Hz, {size:.1f} MB, sha256 {entry.sha256[:12]}")
+
+
+if __name__ == "__main__":
+    main()
