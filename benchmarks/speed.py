@@ -1,6 +1,9 @@
 """CPU real-time factor of each method on one thread: best of N runs on 10 s of noisy speech.
 
     OMP_NUM_THREADS=1 python benchmarks/speed.py [--methods wiener logmmse ...] [--seconds 10] [--repeats 7]
+    OMP_NUM_THREADS=1 python benchmarks/speed.py --methods crm crm:checkpoint=experiments/x/checkpoints/best.pt
+
+A method is NAME or NAME:key=value,... (its parameters; ``crm`` alone is the shipped default model).
 
 The best (minimum) of repeated runs is the figure least disturbed by other processes on the machine.
 """
@@ -39,7 +42,9 @@ def main() -> int:
     methods = args.methods or [c.name for c in list_methods("denoise") if c.__module__.startswith("audiorestore.classical")]
     print("| method | best RTF | median RTF |\n|---|---:|---:|")
     for m in methods:
-        enh = get_method(m)
+        name, _, args_s = m.partition(":")
+        enh = get_method(name, **dict(kv.split("=", 1) for kv in args_s.split(",") if kv))
+        enh(noisy[:sr], sr)  # load models and warm up outside the timing
         ref = noise if getattr(enh, "needs_reference", False) else None
         times = []
         for _ in range(args.repeats):

@@ -24,5 +24,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for m in registry.list_models(args.task, include_unittest=not args.no_unittest):
         flag = " [default]" if m.default else ""
-        print(f"{m.name:<22} {m.task:<10} {m.family:<10} {m.sample_rate:>6} Hz  {m.description}{flag}")
+        rate = f"{m.input_rate}->{m.sample_rate} Hz" if m.input_rate else f"{m.sample_rate} Hz"
+        print(f"{m.name:<22} {m.task:<10} {m.family:<10} {rate:>16}  {m.description}{flag}")
     return 0
