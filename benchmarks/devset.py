@@ -83,3 +83,21 @@ def mixtures(root: Path, out_dir: Path, split: str = "test", per_group: int = 8,
         items.append(Item(Path(r["noisy"]).stem, out / r["noisy"], out / r["clean"],
                           out / r["noise"] if r.get("noise") else None))
     return sorted(items, key=lambda i: i.name)
+
+
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Build the mixture dev sets (test and valid splits) for "
+                                             "'audiorestore bench --dataset mix=OUT/test_mix'.")
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="data root")
+    ap.add_argument("--out", type=Path, default=REPO / "bench_out" / "devset", help="output folder")
+    ap.add_argument("--per-group", type=int, default=4, help="files per speaker group (4: the README's 80 files)")
+    args = ap.parse_args()
+    for split in ("test", "valid"):
+        items = mixtures(args.data, args.out, split, per_group=args.per_group)
+        print(f"{split}: {len(items)} mixtures in {args.out / f'{split}_mix'}")
+
+
+if __name__ == "__main__":
+    main()

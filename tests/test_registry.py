@@ -68,3 +68,23 @@ def test_models_cli_lists_entries_and_families(capsys):
     assert "segan_unittest" in out and "audiounet_unittest" not in out
     assert main(["models", "--families"]) == 0
     assert "segan" in capsys.readouterr().out
+
+
+def test_denoise_defaults_to_the_shipped_crm_else_logmmse(tmp_path, monkeypatch):
+    import numpy as np
+
+    import audiorestore as ar
+    from audiorestore.api import default_denoise_method
+    from audiorestore.enhancer import get_method
+
+    shipped = tmp_path / "pretrained"
+    monkeypatch.setattr(registry, "PRETRAINED_DIR", shipped)
+    monkeypatch.setattr(registry, "INDEX_FILE", shipped / "models.json")
+    x = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1
+    assert default_denoise_method() == "logmmse"
+    np.testing.assert_array_equal(ar.denoise(x, 16000), get_method("logmmse")(x, 16000))
+    model, meta = registry.load("crm_unittest")
+    ckpt = save_model(tmp_path / "crm.pt", model, "crm", meta["config"], 16000)
+    registry.add_model(ckpt, "crm_test", "tiny", "CC0", default=True)
+    assert default_denoise_method() == "crm" and registry.default_for("crm").name == "crm_test"
+    np.testing.assert_allclose(ar.denoise(x, 16000), get_method("crm", checkpoint=str(ckpt))(x, 16000), atol=1e-6)

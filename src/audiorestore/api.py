@@ -22,18 +22,29 @@ from .errors import AudioInputError
 
 log = logging.getLogger(__name__)
 
-#: The default until a trained default model ships: of the classical methods, log-MMSE scored best on
-#: the valid split (recipes/splits.toml, 24 mixtures): PESQ-wb 1.42 (noisy 1.16), COVL 1.63 (noisy 1.36).
-DEFAULT_DENOISE_METHOD = "logmmse"
+#: The default denoiser: the shipped default model of this family (``pretrained/models.json``).
+DEFAULT_DENOISE_METHOD = "crm"
+#: Used when no default model is installed: of the classical methods, log-MMSE scored best on the
+#: valid split (recipes/splits.toml, 24 mixtures): PESQ-wb 1.42 (noisy 1.16), COVL 1.63 (noisy 1.36).
+FALLBACK_DENOISE_METHOD = "logmmse"
 
 
-def denoise(audio: np.ndarray, sample_rate: int, method: str | Enhancer = DEFAULT_DENOISE_METHOD,
+def default_denoise_method() -> str:
+    """``crm`` with its shipped default weights, or log-MMSE where no default model is installed."""
+    from .registry import default_for
+
+    return DEFAULT_DENOISE_METHOD if default_for(DEFAULT_DENOISE_METHOD) is not None else FALLBACK_DENOISE_METHOD
+
+
+def denoise(audio: np.ndarray, sample_rate: int, method: str | Enhancer | None = None,
             noise: np.ndarray | None = None, **params: Any) -> np.ndarray:
     """Denoise an array ``(..., time)`` at ``sample_rate``; returns the same shape.
 
     ``method`` is a registered name (see :func:`audiorestore.list_methods`) or an Enhancer instance;
-    ``params`` are that method's parameters. ``noise`` is an optional noise-only recording.
+    None is the default (:func:`default_denoise_method`: the shipped model). ``params`` are that
+    method's parameters. ``noise`` is an optional noise-only recording.
     """
+    method = method or default_denoise_method()
     enhancer = get_method(method, **params) if isinstance(method, str) else method
     return enhancer(audio, sample_rate, noise=noise)
 
@@ -115,10 +126,12 @@ def process_file(enhancer: Enhancer, input: str | os.PathLike, output: str | os.
     return dst
 
 
-def denoise_file(input: str | os.PathLike, output: str | os.PathLike, method: str = DEFAULT_DENOISE_METHOD, *,
+def denoise_file(input: str | os.PathLike, output: str | os.PathLike, method: str | None = None, *,
                  noise: str | os.PathLike | None = None, overwrite: bool = False, **params: Any) -> Path:
-    """Denoise one file into ``output`` (format from its extension; rate and channels kept)."""
-    return process_file(get_method(method, **params), input, output, noise=noise, overwrite=overwrite)
+    """Denoise one file into ``output`` (format from its extension; rate and channels kept); method
+    None is the default model."""
+    return process_file(get_method(method or default_denoise_method(), **params), input, output, noise=noise,
+                        overwrite=overwrite)
 
 
 # ------------------------------------------------------------------------------ super-resolution

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..api import DEFAULT_DENOISE_METHOD, process_file
+from ..api import DEFAULT_DENOISE_METHOD, FALLBACK_DENOISE_METHOD, default_denoise_method, process_file
 from ..enhancer import get_method
 from .common import add_batch_arguments, parse_sets, run_batch
 
@@ -15,7 +15,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                        description="Remove noise, hum, hiss and artefacts from audio files or folders.")
     add_batch_arguments(p, "denoised")
     p.add_argument("-m", "--method", default=None,
-                   help=f"method name (see 'audiorestore methods'); default: {DEFAULT_DENOISE_METHOD}")
+                   help=f"method name (see 'audiorestore methods'); default: {DEFAULT_DENOISE_METHOD} with the "
+                        f"shipped model ({FALLBACK_DENOISE_METHOD} if none is installed)")
     p.add_argument("--set", dest="params", action="append", metavar="KEY=VALUE",
                    help="method parameter, repeatable (e.g. --set n_fft=1024)")
     p.add_argument("--noise", metavar="FILE",
@@ -37,7 +38,7 @@ def build_enhancer(args: argparse.Namespace, default: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    enhancer = build_enhancer(args, DEFAULT_DENOISE_METHOD)
+    enhancer = build_enhancer(args, default_denoise_method())
 
     def work(src: Path, dst: Path) -> str:
         process_file(enhancer, src, dst, noise=args.noise, overwrite=args.overwrite)
