@@ -112,10 +112,26 @@ def test_ema_and_schedule_helpers():
     before = {k: v.clone() for k, v in net.state_dict().items()}
     with torch.no_grad():
         net.weight.add_(2.0)
-    ema.update(net)
-    torch.testing.assert_close(ema.shadow["weight"], before["weight"] + 1.0)
+    ema.update(net)  # warm-up: the first update uses decay min(0.5, 2 / 11)
+    moved = before["weight"] + 2.0 * (1 - 2 / 11)
+    torch.testing.assert_close(ema.shadow["weight"], moved)
     with ema.applied(net):
-        torch.testing.assert_close(net.weight, before["weight"] + 1.0)
+        torch.testing.assert_close(net.weight, moved)
     torch.testing.assert_close(net.weight, before["weight"] + 2.0)
+    for _ in range(20):
+        ema.update(net)
+    assert ema.current_decay() == 0.5 and ema.updates == 21
+    state = ema.state_dict()
+    again = EMA(net, 0.5)
+    again.load_state_dict(state)
+    assert again.updates == 21 and torch.equal(again.shadow["weight"], ema.shadow["weight"])
+    # a short run with decay 0.999 keeps almost nothing of the initial weights (0.999 ** 500 = 61 % without warm-up)
+    slow = EMA(net, 0.999)
+    with torch.no_grad():
+        net.weight.add_(10.0)
+    for _ in range(500):
+        slow.update(net)
+    init_share = (net.weight - slow.shadow["weight"]).abs().max().item() / 10.0
+    assert init_share < 0.02
     f = lr_lambda("step", 100, step_size=10, gamma=0.5)
     assert (f(9), f(10), f(25)) == (1.0, 0.5, 0.25)

@@ -50,33 +50,57 @@ class EMA:
     """Exponential moving average of a model's weights (Polyak averaging; B. T. Polyak and
     A. B. Juditsky, SIAM J. Control Optim. 1992), used for validation and the saved inference weights.
 
+    The decay warms up as in TensorFlow's ``ExponentialMovingAverage(num_updates=...)``: update ``n``
+    uses ``min(decay, (1 + n) / (10 + n))``, so the average follows the model closely at first. A
+    fixed 0.999 keeps 0.999**n of the random initial weights: 61 % after 500 steps and 17 % after
+    1800, enough to wreck a short run's averaged model (a 16 -> 48 kHz AudioUNet validated at -3 dB SNR
+    at step 500 while its raw weights were at +13 dB).
+
     Example:
         >>> net = nn.Linear(2, 2)
         >>> ema = EMA(net, decay=0.9)
         >>> ema.update(net)
+        >>> ema.updates, round(ema.current_decay(), 4)
+        (1, 0.1818)
     """
+
+    #: key of the update count in :meth:`state_dict` (beside the averaged tensors)
+    COUNT_KEY = "__ema_updates__"
 
     def __init__(self, model: nn.Module, decay: float) -> None:
         if not 0.0 < decay < 1.0:
             raise ParameterError(f"EMA decay must be in (0, 1), got {decay}")
         self.decay = float(decay)
+        self.updates = 0
         self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def current_decay(self) -> float:
+        """The decay the last update used (the warm-up value early on)."""
+        return min(self.decay, (1.0 + self.updates) / (10.0 + self.updates))
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        decay = self.current_decay()
         for k, v in model.state_dict().items():
             s = self.shadow[k]
             if v.dtype.is_floating_point:
-                s.mul_(self.decay).add_(v.detach(), alpha=1.0 - self.decay)
+                s.mul_(decay).add_(v.detach(), alpha=1.0 - decay)
             else:
                 s.copy_(v)
 
     def state_dict(self) -> dict[str, Tensor]:
-        return {k: v.detach().cpu() for k, v in self.shadow.items()}
+        state = {k: v.detach().cpu() for k, v in self.shadow.items()}
+        state[self.COUNT_KEY] = torch.tensor(self.updates, dtype=torch.int64)
+        return state
 
     def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        """Restore the average and its update count; a state saved before the count existed starts
+        the warm-up again (the average then forgets its initial-weight share within a few hundred steps)."""
         for k, v in state.items():
-            self.shadow[k].copy_(v)
+            if k != self.COUNT_KEY:
+                self.shadow[k].copy_(v)
+        self.updates = int(state[self.COUNT_KEY]) if self.COUNT_KEY in state else 0
 
     @contextlib.contextmanager
     def applied(self, model: nn.Module) -> Iterator[None]:
