@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 python benchmarks/speed.py [--methods wiener logmmse ...] [--seconds 10] [--repeats 7]
     OMP_NUM_THREADS=1 python benchmarks/speed.py --methods crm crm:checkpoint=experiments/x/checkpoints/best.pt
 
-A method is NAME or NAME:key=value,... (its parameters; ``crm`` alone is the shipped default model).
+A method is written as for `audiorestore bench`: NAME or NAME:ARG,... (key=value or a checkpoint path).
 
 The best (minimum) of repeated runs is the figure least disturbed by other processes on the machine.
 """
@@ -21,7 +21,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import audiorestore as ar  # noqa: E402
-from audiorestore.enhancer import get_method, list_methods  # noqa: E402
+from audiorestore.bench.runner import build_method, parse_method  # noqa: E402
+from audiorestore.enhancer import list_methods  # noqa: E402
 
 
 def main() -> int:
@@ -42,8 +43,7 @@ def main() -> int:
     methods = args.methods or [c.name for c in list_methods("denoise") if c.__module__.startswith("audiorestore.classical")]
     print("| method | best RTF | median RTF |\n|---|---:|---:|")
     for m in methods:
-        name, _, args_s = m.partition(":")
-        enh = get_method(name, **dict(kv.split("=", 1) for kv in args_s.split(",") if kv))
+        enh = build_method(parse_method(m))
         enh(noisy[:sr], sr)  # load models and warm up outside the timing
         ref = noise if getattr(enh, "needs_reference", False) else None
         times = []

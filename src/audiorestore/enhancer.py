@@ -75,6 +75,7 @@ class Enhancer:
             if ref.shape[0] == 1 and x.shape[0] > 1:
                 ref = np.repeat(ref, x.shape[0], axis=0)
         rate = self.native_rate or sample_rate
+        original = x
         if rate != sample_rate:
             from .dsp.resample import resample
 
@@ -86,18 +87,19 @@ class Enhancer:
 
             y = _fit_length(np.asarray(resample(y, rate, sample_rate)), n)
             if rate < sample_rate:
-                y = self.above_native_band(audio.reshape(-1, n), y, sample_rate, rate)
+                y = self.above_native_band(original, x, y, sample_rate, rate)
         y = _fit_length(np.asarray(y), n)
         return y.reshape(*lead, n).astype(audio.dtype if audio.dtype.kind == "f" else np.float32, copy=False)
 
-    def above_native_band(self, audio: np.ndarray, enhanced: np.ndarray, sample_rate: int,
+    def above_native_band(self, audio: np.ndarray, native: np.ndarray, enhanced: np.ndarray, sample_rate: int,
                           native_rate: int) -> np.ndarray:
         """The output when the input's rate is above :attr:`native_rate`: ``enhanced`` (the method's
         result, brought back to ``sample_rate``) holds nothing above ``native_rate / 2``. By default
         that band stays empty; a method may put back (a cleaned copy of) the input's own band there.
 
         Shape:
-            ``audio`` and ``enhanced`` ``(channels, time)`` at ``sample_rate`` -> ``(channels, time)``.
+            ``audio`` and ``enhanced`` ``(channels, time)`` at ``sample_rate``, ``native`` the input
+            as the method got it at ``native_rate`` -> ``(channels, time)``.
         """
         return enhanced
 

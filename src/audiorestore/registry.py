@@ -135,9 +135,8 @@ def upsampler_for(input_rate: int, target_rate: int) -> PretrainedModel | None:
 def resolve(checkpoint: str | Path) -> Path:
     """A checkpoint path as is, or the verified weight file of a shipped model name."""
     p = Path(checkpoint)
-    if p.exists() or str(checkpoint) not in {m.name for m in _shipped()}:
-        return p
-    return verify(get(str(checkpoint)))
+    entry = None if p.exists() else next((m for m in _shipped() if m.name == str(checkpoint)), None)
+    return p if entry is None else verify(entry)
 
 
 def add_model(checkpoint: str | Path, name: str, description: str, license: str, default: bool = False,

@@ -227,7 +227,7 @@ class NeuralDenoiser(Enhancer):
         self.load()
         return int(self._meta["sample_rate"])
 
-    def above_native_band(self, audio: np.ndarray, enhanced: np.ndarray, sample_rate: int,
+    def above_native_band(self, audio: np.ndarray, native: np.ndarray, enhanced: np.ndarray, sample_rate: int,
                           native_rate: int) -> np.ndarray:
         """Band split for inputs above the model's rate: the model's output below ``native_rate / 2``
         plus the input's own upper band (the input minus its band-limited copy, the same resampler
@@ -236,12 +236,10 @@ class NeuralDenoiser(Enhancer):
         if self.high_band == "drop":
             return enhanced
         from ..dsp.resample import resample
-        from ..enhancer import get_method
+        from ..enhancer import _fit_length, get_method
 
-        n = audio.shape[-1]
-        x = np.asarray(audio, dtype=np.float64)
-        low = resample(resample(x, sample_rate, native_rate), native_rate, sample_rate)
-        high = x - _fit(low, n)
+        low = resample(np.asarray(native, dtype=np.float64), native_rate, sample_rate)
+        high = np.asarray(audio, dtype=np.float64) - _fit_length(low, audio.shape[-1])
         if self.high_band != "keep":
             high = get_method(self.high_band)(high, sample_rate)
         return enhanced + high
@@ -257,13 +255,6 @@ class NeuralDenoiser(Enhancer):
         gain = level_gain(x, level) if level is not None else np.ones((x.shape[0], 1), np.float32)
         y = chunked_inference(model, x * gain, chunk, overlap, self._device, self.batch_size)
         return y / gain
-
-
-def _fit(y: np.ndarray, n: int) -> np.ndarray:
-    """``y`` cut or zero-padded to ``n`` samples on its last axis."""
-    if y.shape[-1] >= n:
-        return y[..., :n]
-    return np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, n - y.shape[-1])])
 
 
 def trained_level_db(meta: dict[str, Any]) -> float | None:
