@@ -23,14 +23,14 @@ from .errors import AudioInputError
 log = logging.getLogger(__name__)
 
 #: The default denoiser: the shipped default model of this family (``pretrained/models.json``).
-DEFAULT_DENOISE_METHOD = "crm"
+DEFAULT_DENOISE_METHOD = "nmmse"
 #: Used when no default model is installed: of the classical methods, log-MMSE scored best on the
 #: valid split (recipes/splits.toml, 24 mixtures): PESQ-wb 1.42 (noisy 1.16), COVL 1.63 (noisy 1.36).
 FALLBACK_DENOISE_METHOD = "logmmse"
 
 
 def default_denoise_method() -> str:
-    """``crm`` with its shipped default weights, or log-MMSE where no default model is installed."""
+    """``nmmse`` with its shipped default weights, or log-MMSE where no default model is installed."""
     from .registry import default_for
 
     return DEFAULT_DENOISE_METHOD if default_for(DEFAULT_DENOISE_METHOD) is not None else FALLBACK_DENOISE_METHOD

@@ -77,6 +77,31 @@ def test_coloured_noise_share_and_snr(root):
     assert all(only.describe(i)["noise"] == "color:brown" for i in range(5))
 
 
+def test_noise_augmentation_share_snr_and_reproducibility(root):
+    ds = _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000, noise_augment=0.5)
+    flags = [bool(ds.describe(i).get("noise_augment")) for i in range(40)]
+    assert 10 <= sum(flags) <= 30
+    i = flags.index(True)
+    noisy, clean = (t[0].double().numpy() for t in ds[i])
+    # the augmented noise is still mixed at exactly the drawn SNR, and the same index gives the same example
+    assert 10 * np.log10(np.sum(clean ** 2) / np.sum((noisy - clean) ** 2)) == pytest.approx(5.0, abs=1e-3)
+    assert torch.equal(ds[i][0], _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000, noise_augment=0.5)[i][0])
+    plain = _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000)
+    assert not torch.equal(ds[i][0], plain[i][0])
+    with pytest.raises(ParameterError, match="noise_augment"):
+        _mixing(root, noise_augment=1.5)
+
+
+def test_random_equalizer_is_a_smooth_bounded_gain():
+    from audiorestore.data.datasets import random_equalizer
+
+    x = np.random.default_rng(1).standard_normal(16000).astype(np.float32)
+    y = random_equalizer(x, np.random.default_rng(2), max_db=12.0)
+    gain = np.abs(np.fft.rfft(y)[1:]) / np.abs(np.fft.rfft(x)[1:])
+    assert gain.max() <= 10 ** (12 / 20) * 1.0001 and gain.min() >= 10 ** (-12 / 20) / 1.0001
+    assert np.allclose(random_equalizer(x, np.random.default_rng(2), max_db=0.0), x, atol=1e-5)
+
+
 def test_every_clean_file_once_per_epoch(root):
     ds = _mixing(root, seed=1)
     epoch = [ds.describe(i)["clean"] for i in range(len(ds))]

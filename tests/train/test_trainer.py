@@ -135,3 +135,10 @@ def test_ema_and_schedule_helpers():
     assert init_share < 0.02
     f = lr_lambda("step", 100, step_size=10, gamma=0.5)
     assert (f(9), f(10), f(25)) == (1.0, 0.5, 0.25)
+
+
+def test_a_loss_named_like_a_metric_is_reported_apart(corpus, tmp_path):
+    # the si_sdr loss is the negative SI-SDR: it must not be averaged into the si_sdr metric
+    cfg = tiny_config(corpus, tmp_path / "exp", "loss.weights.si_sdr=1.0", "trainer.steps=3")
+    last = Trainer(cfg).fit()
+    assert last["valid/si_sdr"] == pytest.approx(-last["valid/loss_si_sdr"], abs=1.0)

@@ -312,6 +312,53 @@ def looped_crop(f: AudioFile, length: int, sample_rate: int, rng: np.random.Gene
     return np.asarray(fit_noise(read_segment(f, 0, n, sample_rate), length, rng), dtype=np.float32)
 
 
+def random_equalizer(x: np.ndarray, rng: np.random.Generator, max_db: float = 12.0, points: int = 6) -> np.ndarray:
+    """``x`` through a random smooth equaliser: gains drawn uniformly in +-``max_db`` at ``points``
+    log-spaced frequencies, interpolated over log frequency, applied by FFT (zero phase).
+
+    Shape:
+        ``(time,)`` -> ``(time,)`` float32.
+    Example:
+        >>> y = random_equalizer(np.ones(64, np.float32), np.random.default_rng(0))
+        >>> y.shape
+        (64,)
+    """
+    n = x.shape[-1]
+    spec = np.fft.rfft(x.astype(np.float64))
+    pos = np.log2(np.maximum(np.arange(spec.shape[-1]), 1.0))
+    knots = np.linspace(pos[1] if pos.size > 1 else 0.0, pos[-1], points)
+    gain_db = np.interp(pos, knots, rng.uniform(-max_db, max_db, points))
+    return np.fft.irfft(spec * 10 ** (gain_db / 20), n).astype(np.float32)
+
+
+def augmented_noise(noise: Sequence[AudioFile], first: AudioFile, length: int, sample_rate: int,
+                    rng: np.random.Generator, speed: tuple[float, float] = (0.6, 1.6),
+                    second_prob: float = 0.3) -> np.ndarray:
+    """A noise crop made more varied than the recordings: played at a random speed (its spectrum and
+    rhythm shift together, like a resampled recording), through a random equaliser
+    (:func:`random_equalizer`), and with probability ``second_prob`` summed with a second noise at
+    -10..0 dB relative level. Widens a small noise collection (a few dozen files) so that a network
+    learns noise in general rather than those files.
+
+    Shape:
+        -> ``(length,)`` float32.
+    """
+    def one(f: AudioFile) -> np.ndarray:
+        factor = float(np.exp(rng.uniform(np.log(speed[0]), np.log(speed[1]))))
+        n_read = max(int(np.ceil(length * factor)) + 1, 2)
+        x = looped_crop(f, n_read, sample_rate, rng)
+        y = np.interp(np.arange(length) * factor, np.arange(n_read), x).astype(np.float32)
+        return random_equalizer(y, rng)
+
+    out = one(first)
+    if len(noise) > 1 and rng.uniform() < second_prob:
+        other = one(noise[int(rng.integers(len(noise)))])
+        p1, p2 = float(np.mean(out.astype(np.float64) ** 2)), float(np.mean(other.astype(np.float64) ** 2))
+        if p1 > 0 and p2 > 0:
+            out = out + other * np.sqrt(p1 / p2) * 10 ** (float(rng.uniform(-10.0, 0.0)) / 20)
+    return out.astype(np.float32)
+
+
 def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     """``speech + g * noise`` with ``g`` such that speech against noise has ``snr_db`` over the segment
     (:func:`audiorestore.simulate.noise.mix_at_snr`). A silent noise crop leaves the speech as it is;
@@ -421,7 +468,7 @@ class MixingDataset(Dataset):
     def __init__(self, clean: Sequence[AudioFile], noise: Sequence[AudioFile], sample_rate: int, segment: int,
                  snr_db: tuple[float, float] = (0.0, 20.0), gain_db: tuple[float, float] = (0.0, 0.0),
                  seed: int = 0, chain: Any = None, level_db: Sequence[float] = (),
-                 colors: Sequence[str] = (), color_fraction: float = 0.0) -> None:
+                 colors: Sequence[str] = (), color_fraction: float = 0.0, noise_augment: float = 0.0) -> None:
         from ..simulate.noise import NOISE_COLORS
 
         if not clean:
@@ -433,6 +480,9 @@ class MixingDataset(Dataset):
             raise ParameterError(f"unknown noise colour(s) {unknown} (use {', '.join(NOISE_COLORS)})")
         if not 0.0 <= color_fraction <= 1.0:
             raise ParameterError(f"color_fraction must be in [0, 1], got {color_fraction}")
+        if not 0.0 <= noise_augment <= 1.0:
+            raise ParameterError(f"noise_augment must be in [0, 1], got {noise_augment}")
+        self.noise_augment = float(noise_augment)
         if segment <= 0 or sample_rate <= 0:
             raise ParameterError(f"segment and sample_rate must be positive, got {segment}, {sample_rate}")
         if snr_db[0] > snr_db[1] or gain_db[0] > gain_db[1]:
@@ -471,7 +521,12 @@ class MixingDataset(Dataset):
         elif self.noise:
             nf = self.noise[int(rng.integers(len(self.noise)))]
             snr = float(rng.uniform(*self.snr_db))
-            noisy = mix_at_snr(noisy, looped_crop(nf, self.segment, self.sample_rate, rng), snr)
+            if self.noise_augment and rng.uniform() < self.noise_augment:
+                noise = augmented_noise(self.noise, nf, self.segment, self.sample_rate, rng)
+                info["noise_augment"] = True
+            else:
+                noise = looped_crop(nf, self.segment, self.sample_rate, rng)
+            noisy = mix_at_snr(noisy, noise, snr)
             info.update(noise=nf.rel, snr_db=snr)
         gain = float(rng.uniform(*self.gain_db))
         noisy, clean = noisy * 10 ** (gain / 20), clean * 10 ** (gain / 20)

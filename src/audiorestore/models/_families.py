@@ -11,3 +11,4 @@ from . import ddae_mel  # noqa: F401,E402  denoising: deep denoising autoencoder
 from . import fcn  # noqa: F401,E402  denoising: fully convolutional raw-waveform network (Fu et al. 2017)
 from . import wavenet  # noqa: F401,E402  denoising: non-causal WaveNet denoiser (Rethage et al. 2018)
 from . import crm  # noqa: F401,E402  denoising: compact causal complex ratio mask network (Williamson et al. 2016)
+from . import nmmse  # noqa: F401,E402  denoising: neural-corrected log-MMSE (Ephraim & Malah 1985 + a GRU)

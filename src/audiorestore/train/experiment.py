@@ -80,6 +80,9 @@ class DataSection:
         "synthetic coloured noises (white, pink, brown, blue, violet) mixed in instead of a noise file "
         "for a color_fraction share of the training examples (hiss and broadband noise)"))
     color_fraction: float = field(default=0.0, metadata=_doc("share of training examples with coloured noise"))
+    noise_augment: float = field(default=0.0, metadata=_doc(
+        "share of noise-file examples whose noise gets a random speed, a random equaliser and sometimes a "
+        "second noise (widens a small noise collection)"))
     gain_db: tuple[float, float] = field(default=(-10.0, 0.0), metadata=_doc("random level of each example"))
     level_db: list[float] = field(default_factory=list, metadata=_doc(
         "[low, high] dBFS: scale each example so its noisy RMS sits at a level drawn from this range "

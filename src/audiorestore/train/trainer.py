@@ -162,7 +162,7 @@ def build_datasets(cfg: ExperimentConfig, segment: int, valid_segment: int) -> t
         if noise and not t_noise:
             raise ParameterError("data.valid_noise holds out every noise file; nothing is left to train on")
         train_parts.append(MixingDataset(t_clean, t_noise, d.sample_rate, segment, d.snr_db, d.gain_db, seed, chain,
-                                         d.level_db, d.noise_colors, d.color_fraction))
+                                         d.level_db, d.noise_colors, d.color_fraction, d.noise_augment))
         weights.append(1.0 - d.paired_fraction)
         if v_clean and (v_noise or chain is not None or not noise):
             vset = MixingDataset(v_clean, v_noise, d.sample_rate, valid_segment, d.snr_db, (0.0, 0.0), seed + 1, chain)
@@ -399,6 +399,8 @@ class Trainer:
                     terms = reconstruction_terms(est, clean, self.losses, noisy=noisy)
                     terms["loss"] = weighted_total(terms, weights) if weights else torch.zeros(())
                     for k, v in terms.items():
+                        # a loss named like a metric (si_sdr: the loss is its negative) is kept apart
+                        k = f"loss_{k}" if k in self.cfg.trainer.metrics else k
                         sums[k] = sums.get(k, 0.0) + float(v) * len(idx)
                         counts[k] = counts.get(k, 0) + len(idx)
                     for j, i in enumerate(idx):

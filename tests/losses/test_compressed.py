@@ -1,0 +1,47 @@
+"""Compressed spectral loss (Braun & Tashev 2021): known answers on synthetic signals."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from audiorestore.errors import ParameterError
+from audiorestore.losses import get_loss
+
+
+def _noise(n: int = 4000, seed: int = 0) -> torch.Tensor:
+    return torch.randn(2, 1, n, generator=torch.Generator().manual_seed(seed))
+
+
+def test_zero_on_identical_signals_positive_otherwise() -> None:
+    loss = get_loss("compressed")
+    x = _noise()
+    assert float(loss(x, x)) == 0.0
+    assert float(loss(x + 0.1 * _noise(seed=1), x)) > 0.0
+
+
+def test_phase_only_error_is_seen_by_the_complex_term_alone() -> None:
+    x = _noise()
+    mag_only = get_loss("compressed", complex_weight=0.0)
+    cplx_only = get_loss("compressed", complex_weight=1.0)
+    # a sign flip keeps every magnitude and turns every phase by pi
+    assert float(mag_only(-x, x)) < 1e-10
+    # |a - (-a)|^2 = 4 |a|^2: four times the mean compressed power of the (normalised) target
+    _, comp = cplx_only._compressed(x / x.square().mean(dim=-1, keepdim=True).sqrt())
+    expected = 4 * comp.abs().square().mean()
+    assert float(cplx_only(-x, x)) == pytest.approx(float(expected), rel=1e-4)
+
+
+def test_normalised_loss_is_level_invariant() -> None:
+    loss = get_loss("compressed")
+    x, e = _noise(), 0.3 * _noise(seed=1)
+    assert float(loss(100 * (x + e), 100 * x)) == pytest.approx(float(loss(x + e, x)), rel=1e-4)
+    raw = get_loss("compressed", normalize=False)
+    assert float(raw(100 * (x + e), 100 * x)) > 10 * float(raw(x + e, x))
+
+
+def test_bad_parameters_are_refused() -> None:
+    with pytest.raises(ParameterError):
+        get_loss("compressed", compress=0.0)
+    with pytest.raises(ParameterError):
+        get_loss("compressed", n_fft=256, hop_length=512)

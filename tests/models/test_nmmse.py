@@ -1,0 +1,94 @@
+"""Neural-corrected log-MMSE: starts as the classical estimator, level invariance, causality, contract tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from audiorestore.classical.spectral import LogMMSE
+from audiorestore.models.nmmse import NMMSE, NMMSEConfig
+from audiorestore.models.profiling import macs_per_second
+from tests.models.helpers import (assert_checkpoint_round_trip, assert_shape_preserved,
+                                  overfit, seeded, speechlike_pair)
+
+torch.set_num_threads(1)
+
+
+def test_shape_preserved_for_lengths_off_the_hop_grid() -> None:
+    model = seeded("nmmse")
+    assert_shape_preserved(model)
+    assert model.valid_length(1000) == 1024  # hop 64
+
+
+def test_untrained_model_is_the_classical_logmmse() -> None:
+    # the zero-initialised last layer leaves the classical gain unchanged: same output as --method logmmse
+    noisy, _ = speechlike_pair(1, 16000, snr_db=5.0)
+    model = NMMSE(NMMSEConfig()).eval()
+    with torch.no_grad():
+        y = model(noisy)[0, 0].numpy()
+    ref = LogMMSE().enhance(noisy[0, 0].double().numpy(), 16000, None)
+    inner = slice(512, -512)  # the STFTs pad the edges differently
+    err = np.abs(y[inner] - ref[inner]).max()
+    assert err < 0.02 * np.abs(ref).max(), err
+
+
+def test_level_invariant() -> None:
+    # features are ratios of powers: a file 20 dB louder gets the same mask (output scales with the input)
+    model = seeded("nmmse").eval()
+    with torch.no_grad():
+        torch.nn.init.normal_(model.out.weight, std=0.5)  # a non-trivial correction
+        noisy, _ = speechlike_pair(1, 6000)
+        y, y_loud = model(noisy), model(10 * noisy)
+    assert torch.allclose(10 * y, y_loud, atol=1e-4 * float(y_loud.abs().max()))
+
+
+def test_mask_is_a_gain_between_zero_and_one() -> None:
+    model = seeded("nmmse").eval()
+    with torch.no_grad():
+        model.out.bias.fill_(50.0)
+        m = model.mask(torch.randn(2, 1, 3000))
+    assert m.shape == (2, 129, 3000 // 64 + 1) and not m.is_complex()
+    assert float(m.min()) >= 0.0 and float(m.max()) <= 1.0 and float(m.min()) > 0.99
+
+
+def test_causal_apart_from_the_stft_window() -> None:
+    model = seeded("nmmse").eval()
+    with torch.no_grad():
+        torch.nn.init.normal_(model.out.weight, std=0.5)
+        x = torch.randn(1, 1, 4000, generator=torch.Generator().manual_seed(0))
+        x2 = x.clone()
+        x2[..., 3000:] += 1.0
+        y, y2 = model(x), model(x2)
+    # minimum statistics and the decision-directed recursion only look back; frames reach n_fft/2 ahead.
+    # (The trackers work at the file's mean power, then scale back: float rounding, not information.)
+    scale = float(y.abs().max())
+    assert torch.allclose(y[..., : 3000 - 256], y2[..., : 3000 - 256], atol=1e-3 * scale)
+    assert not torch.allclose(y[..., 3000:], y2[..., 3000:], atol=1e-3 * scale)
+
+
+def test_default_size_and_compute_budget() -> None:
+    model = NMMSE(NMMSEConfig())
+    params = sum(p.numel() for p in model.parameters())
+    assert 500_000 <= params <= 2_000_000
+    assert macs_per_second(model, 16000, seconds=1.0, meta=False) < 2e8  # < 0.2 GMAC per second of audio
+
+
+def test_overfits_one_batch() -> None:
+    noisy, clean = speechlike_pair(2, 4000)
+    first, last = overfit(seeded("nmmse"), noisy, clean, steps=40)
+    assert last < 0.8 * first, (first, last)  # starts from log-MMSE already: the L1 still falls by a fifth
+
+
+def test_checkpoint_round_trip(tmp_path) -> None:
+    cfg = NMMSEConfig(n_fft=128, hop_length=32, hidden_size=12, rnn_layers=2, noise_estimator="mcra")
+    assert_checkpoint_round_trip(tmp_path, "nmmse", seeded("nmmse", cfg), cfg)
+
+
+def test_deterministic_under_seed() -> None:
+    # the zero last layer makes every untrained model output log-MMSE, so compare the weights under it
+    a, b, c = (seeded("nmmse", seed=s) for s in (0, 0, 1))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a.inp[0].weight, c.inp[0].weight)
+    x = torch.randn(1, 1, 1500, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        assert torch.equal(a.eval()(x), b.eval()(x))
