@@ -70,7 +70,7 @@ def test_models_cli_lists_entries_and_families(capsys):
     assert "segan" in capsys.readouterr().out
 
 
-def test_denoise_defaults_to_the_shipped_crm_else_logmmse(tmp_path, monkeypatch):
+def test_denoise_defaults_to_the_shipped_default_model_else_logmmse(tmp_path, monkeypatch):
     import numpy as np
 
     import audiorestore as ar

@@ -22,18 +22,19 @@ from .errors import AudioInputError
 
 log = logging.getLogger(__name__)
 
-#: The default denoiser: the shipped default model of this family (``pretrained/models.json``).
-DEFAULT_DENOISE_METHOD = "nmmse"
-#: Used when no default model is installed: of the classical methods, log-MMSE scored best on the
-#: valid split (recipes/splits.toml, 24 mixtures): PESQ-wb 1.42 (noisy 1.16), COVL 1.63 (noisy 1.36).
+#: Used when no default denoising model is installed: of the classical methods, log-MMSE scored best
+#: on the valid split (recipes/splits.toml, 24 mixtures): PESQ-wb 1.42 (noisy 1.16), COVL 1.63 (noisy 1.36).
 FALLBACK_DENOISE_METHOD = "logmmse"
 
 
 def default_denoise_method() -> str:
-    """``nmmse`` with its shipped default weights, or log-MMSE where no default model is installed."""
-    from .registry import default_for
+    """The family of the shipped default denoising model (``pretrained/models.json``, a 16 kHz model
+    first), or log-MMSE where none is installed."""
+    from .registry import list_models
 
-    return DEFAULT_DENOISE_METHOD if default_for(DEFAULT_DENOISE_METHOD) is not None else FALLBACK_DENOISE_METHOD
+    shipped = [m for m in list_models("denoise", include_unittest=False) if m.default]
+    shipped.sort(key=lambda m: (m.sample_rate != 16000, m.name))
+    return shipped[0].family if shipped else FALLBACK_DENOISE_METHOD
 
 
 def denoise(audio: np.ndarray, sample_rate: int, method: str | Enhancer | None = None,

@@ -92,3 +92,17 @@ def test_deterministic_under_seed() -> None:
     x = torch.randn(1, 1, 1500, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         assert torch.equal(a.eval()(x), b.eval()(x))
+
+
+def test_band_corrections_are_interpolated_to_every_bin() -> None:
+    cfg = NMMSEConfig(n_fft=256, hop_length=64, hidden_size=16, rnn_layers=1, bands=12)
+    model = seeded("nmmse", cfg).eval()
+    assert model.out.out_features == 12 and "band_to_bin" not in model.state_dict()
+    x = torch.randn(1, 1, 3000, generator=torch.Generator().manual_seed(0))
+    spec = model.frontend.stft(x)
+    _, gain = model.classical(spec.real.square() + spec.imag.square())
+    base = torch.logit(gain.clamp(cfg.gain_floor, 1 - cfg.gain_floor))
+    with torch.no_grad():
+        model.out.bias.fill_(0.7)  # the same correction in every band: the same in every bin
+        mask = model.mask_from_spec(spec)
+    assert torch.allclose(torch.logit(mask), base + 0.7, atol=1e-4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..api import DEFAULT_DENOISE_METHOD, FALLBACK_DENOISE_METHOD, default_denoise_method, process_file
+from ..api import FALLBACK_DENOISE_METHOD, default_denoise_method, process_file
 from ..enhancer import get_method
 from .common import add_batch_arguments, parse_sets, run_batch
 
@@ -15,8 +15,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                        description="Remove noise, hum, hiss and artefacts from audio files or folders.")
     add_batch_arguments(p, "denoised")
     p.add_argument("-m", "--method", default=None,
-                   help=f"method name (see 'audiorestore methods'); default: {DEFAULT_DENOISE_METHOD} with the "
-                        f"shipped model ({FALLBACK_DENOISE_METHOD} if none is installed)")
+                   help=f"method name (see 'audiorestore methods'); default: the shipped default model "
+                        f"('audiorestore models'), {FALLBACK_DENOISE_METHOD} if none is installed")
     p.add_argument("--set", dest="params", action="append", metavar="KEY=VALUE",
                    help="method parameter, repeatable (e.g. --set n_fft=1024)")
     p.add_argument("--noise", metavar="FILE",

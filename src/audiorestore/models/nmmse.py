@@ -16,7 +16,9 @@ in the spirit of hybrid DSP/deep-learning enhancers (Valin et al., PercepNet, In
   posteriori SNR ``10 log10(P / N)``, the classical gain ``logit(G)``, and the frame's log spectrum
   relative to its mean over bins (the spectral shape, which tells speech from noise).
 * Network: a linear layer over all bins of a frame, a unidirectional GRU over frames (causal: no
-  future frame is used) and a linear layer to one correction ``d`` per bin.
+  future frame is used) and a linear layer to one correction ``d`` per bin, or per mel band
+  (``bands``), interpolated to the bins: smooth across frequency, as the band gains of RNNoise and
+  PercepNet, which keeps the network from adding musical noise of its own.
 * Output: the real mask ``sigmoid(logit(G) + d)`` on the noisy STFT. The last layer starts at zero, so
   an untrained model *is* the classical log-MMSE estimator and training only has to learn where it
   suppresses too much speech or too little noise; this is why it reaches classical quality from the
@@ -40,7 +42,7 @@ from torch import Tensor, nn
 from ..classical.noise_estimation import estimate_noise_psd
 from ..classical.spectral import TabulatedGain, decision_directed_gain
 from ..errors import ParameterError
-from .layers import StftFrontEnd, check_waveform, hop_aligned_length
+from .layers import StftFrontEnd, check_waveform, hop_aligned_length, mel_filterbank, mel_gain_to_linear
 from .registry import register_family
 
 _EPS = 1e-10
@@ -60,6 +62,9 @@ class NMMSEConfig:
     xi_min_db: float = -25.0
     hidden_size: int = 256
     rnn_layers: int = 2
+    #: corrections are estimated for this many mel bands and interpolated to the bins (0: one per bin).
+    #: Band-wise corrections are smooth across frequency, so they cannot add musical noise of their own.
+    bands: int = 0
     #: the classical gain is clipped to [gain_floor, 1 - gain_floor] before its logit is taken.
     gain_floor: float = 1e-3
 
@@ -87,7 +92,12 @@ class NMMSE(nn.Module):
         n_freq = self.frontend.n_freq
         self.inp = nn.Sequential(nn.Linear(3 * n_freq, config.hidden_size), nn.ELU())
         self.rnn = nn.GRU(config.hidden_size, config.hidden_size, num_layers=config.rnn_layers, batch_first=True)
-        self.out = nn.Linear(config.hidden_size, n_freq)
+        if config.bands:
+            interp = mel_gain_to_linear(mel_filterbank(config.bands, config.n_fft, config.sample_rate))
+            self.register_buffer("band_to_bin", interp, persistent=False)  # (F, bands), rows sum to 1
+        else:
+            self.band_to_bin = None
+        self.out = nn.Linear(config.hidden_size, config.bands or n_freq)
         with torch.no_grad():  # start as the classical estimator (module docstring)
             self.out.weight.zero_()
             self.out.bias.zero_()
@@ -119,7 +129,10 @@ class NMMSE(nn.Module):
         shape = (10 * (log_p - log_p.mean(dim=1, keepdim=True))).clamp(-60, 60) / 20
         feats = torch.cat([snr_post, logit / 5, shape], dim=1).transpose(1, 2)  # (B, N, 3F)
         h, _ = self.rnn(self.inp(feats))
-        correction = self.out(h).transpose(1, 2)  # (B, F, N)
+        correction = self.out(h)  # (B, N, F or bands)
+        if self.band_to_bin is not None:
+            correction = correction @ self.band_to_bin.t()
+        correction = correction.transpose(1, 2)  # (B, F, N)
         return torch.sigmoid(logit + correction)
 
     def mask(self, noisy: Tensor) -> Tensor:

@@ -45,3 +45,18 @@ def test_bad_parameters_are_refused() -> None:
         get_loss("compressed", compress=0.0)
     with pytest.raises(ParameterError):
         get_loss("compressed", n_fft=256, hop_length=512)
+
+
+def test_mask_loss_known_answers() -> None:
+    from audiorestore.losses import needs_noisy
+
+    loss = get_loss("mask", n_fft=256, hop_length=64)
+    assert needs_noisy(loss)
+    y = _noise()
+    clean = 0.5 * y
+    assert float(loss(clean, clean, y)) < 1e-10          # the estimate's mask is the ideal one
+    assert float(loss(y, clean, y)) == pytest.approx(0.25, rel=1e-4)  # pass-through: mask 1 against 0.5
+    assert float(loss(2 * y, clean, y)) == pytest.approx(0.25, rel=1e-4)  # implied masks are clipped at 1
+    # digital silence in the noisy input has no mask: those bins are left out
+    y_gap = torch.cat([y, torch.zeros(2, 1, 4000)], dim=-1)
+    assert float(loss(y_gap, 0.5 * y_gap, y_gap)) == pytest.approx(0.25, rel=0.05)
