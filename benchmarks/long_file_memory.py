@@ -4,6 +4,9 @@ Writes a synthetic noisy file block by block (never holding it in memory), runs 
 process and reports the child's peak resident memory (ru_maxrss) and its real-time factor.
 
     python benchmarks/long_file_memory.py --hours 2 --methods wiener logmmse specsub
+    python benchmarks/long_file_memory.py --hours 1 --methods nmmse:experiments/default_denoise_16k/checkpoints/best.pt
+
+A method ``NAME:CHECKPOINT`` runs ``--method NAME --checkpoint CHECKPOINT`` (a trained neural model).
 """
 
 from __future__ import annotations
@@ -67,14 +70,16 @@ def main() -> int:
     print("| method | audio (h) | wall (s) | RTF | peak RSS (MB) |")
     print("|---|---:|---:|---:|---:|")
     for m in args.methods:
-        out = work / f"out_{m}.wav"
+        name, _, checkpoint = m.partition(":")
+        out = work / f"out_{name}.wav"
         out.unlink(missing_ok=True)
-        cmd = ["audiorestore", "denoise", str(src), "-o", str(out), "--method", m, "-q"]
+        cmd = ["audiorestore", "denoise", str(src), "-o", str(out), "--method", name, "-q"]
+        cmd += ["--checkpoint", checkpoint] if checkpoint else []
         res = subprocess.run([sys.executable, __file__, "--child", *cmd], capture_output=True, text=True,
                              env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
         wall, rss, code = res.stdout.split()[-3:]
         status = "" if code == "0" else f" (exit {code})"
-        print(f"| {m}{status} | {duration / 3600:.2f} | {float(wall):.1f} | {float(wall) / duration:.4f} | {float(rss):.0f} |")
+        print(f"| {name}{status} | {duration / 3600:.2f} | {float(wall):.1f} | {float(wall) / duration:.4f} | {float(rss):.0f} |")
     return 0
 
 

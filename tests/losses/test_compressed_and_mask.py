@@ -1,4 +1,4 @@
-"""Compressed spectral loss (Braun & Tashev 2021): known answers on synthetic signals."""
+"""Compressed spectral (Braun & Tashev 2021), mask-target (Wang et al. 2014) and log-spectral amplitude losses: known answers."""
 
 from __future__ import annotations
 
@@ -60,3 +60,11 @@ def test_mask_loss_known_answers() -> None:
     # digital silence in the noisy input has no mask: those bins are left out
     y_gap = torch.cat([y, torch.zeros(2, 1, 4000)], dim=-1)
     assert float(loss(y_gap, 0.5 * y_gap, y_gap)) == pytest.approx(0.25, rel=0.05)
+
+
+def test_log_spectral_amplitude_loss_known_answers() -> None:
+    loss = get_loss("lsa", n_fft=256, hop_length=64, floor_db=200.0)  # floor far below: plain log ratio
+    x = _noise()
+    assert float(loss(x, x)) == 0.0
+    # a gain g on every bin is a constant log error: (log g)^2
+    assert float(loss(0.5 * x, x)) == pytest.approx(float(torch.log(torch.tensor(0.5))) ** 2, rel=1e-3)

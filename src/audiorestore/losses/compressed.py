@@ -24,36 +24,30 @@ Example:
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..errors import ParameterError
+from .spectral import StftLossBase
 from .time import check_pair
 
 
-class CompressedSpectralLoss(nn.Module):
+class CompressedSpectralLoss(StftLossBase):
     """Blend of compressed-magnitude and compressed-complex spectral MSE (Braun & Tashev 2021, eq. 5).
 
     Shape:
         estimate, target ``(batch, channels, time)`` -> scalar.
     """
 
-    window: Tensor
-
     def __init__(self, n_fft: int = 512, hop_length: int = 128, compress: float = 0.3, complex_weight: float = 0.3,
                  normalize: bool = True, eps: float = 1e-8) -> None:
-        super().__init__()
-        if not 0 < hop_length <= n_fft:
-            raise ParameterError(f"need 0 < hop_length <= n_fft, got {hop_length}, {n_fft}")
+        super().__init__(n_fft, hop_length)
         if not 0 < compress <= 1 or not 0 <= complex_weight <= 1:
             raise ParameterError(f"need compress in (0, 1] and complex_weight in [0, 1], got {compress}, "
                                  f"{complex_weight}")
-        self.n_fft, self.hop_length = int(n_fft), int(hop_length)
         self.compress, self.complex_weight, self.normalize, self.eps = compress, complex_weight, normalize, eps
-        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
 
     def _compressed(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        spec = torch.stft(x.reshape(-1, x.shape[-1]).float(), self.n_fft, self.hop_length, window=self.window,
-                          center=True, return_complex=True)
+        spec = self.stft(x)
         mag = torch.sqrt(spec.real.square() + spec.imag.square() + self.eps)
         comp = mag.pow(self.compress)
         return comp, spec * (comp / mag)

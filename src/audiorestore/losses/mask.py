@@ -22,13 +22,14 @@ Example:
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..errors import ParameterError
+from .spectral import StftLossBase
 from .time import check_pair
 
 
-class MaskLoss(nn.Module):
+class MaskLoss(StftLossBase):
     """MSE between implied and ideal spectral magnitude masks; called as ``loss(estimate, target, noisy)``.
 
     Shape:
@@ -36,28 +37,49 @@ class MaskLoss(nn.Module):
     """
 
     needs_noisy = True
-    window: Tensor
 
     def __init__(self, n_fft: int = 512, hop_length: int = 128, floor_db: float = 80.0) -> None:
-        super().__init__()
-        if not 0 < hop_length <= n_fft or floor_db <= 0:
-            raise ParameterError(f"need 0 < hop_length <= n_fft and floor_db > 0, got {hop_length}, {n_fft}, "
-                                 f"{floor_db}")
-        self.n_fft, self.hop_length, self.floor = int(n_fft), int(hop_length), 10 ** (-floor_db / 10)
-        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
-
-    def _mag(self, x: Tensor) -> Tensor:
-        spec = torch.stft(x.reshape(-1, x.shape[-1]).float(), self.n_fft, self.hop_length, window=self.window,
-                          center=True, return_complex=True)
-        return torch.sqrt(spec.real.square() + spec.imag.square() + 1e-12)
+        super().__init__(n_fft, hop_length)
+        if floor_db <= 0:
+            raise ParameterError(f"floor_db must be > 0, got {floor_db}")
+        self.floor = 10 ** (-floor_db / 10)
 
     def forward(self, estimate: Tensor, target: Tensor, noisy: Tensor) -> Tensor:
         check_pair(estimate, target)
         check_pair(noisy, target)
-        y = self._mag(noisy)
+        y = self.magnitude(noisy)
         power = y.square()
         valid = power > self.floor * power.amax(dim=(-2, -1), keepdim=True)
-        implied = (self._mag(estimate) / y).clamp(max=1.0)
-        ideal = (self._mag(target) / y).clamp(max=1.0)
+        implied = (self.magnitude(estimate) / y).clamp(max=1.0)
+        ideal = (self.magnitude(target) / y).clamp(max=1.0)
         err = (implied - ideal).square()
         return (err * valid).sum() / valid.sum().clamp_min(1)
+
+
+class LogSpectralAmplitudeLoss(StftLossBase):
+    """Mean squared log-spectral amplitude error, the criterion the log-MMSE estimator minimises.
+
+    Ephraim and Malah, "Speech enhancement using a minimum mean-square error log-spectral amplitude
+    estimator", IEEE TASSP 33(2), 1985, eq. (3): ``E[(log A - log A_hat)^2]``. Amplitudes are floored
+    at ``floor_db`` below the target's loudest bin, so digital silence does not dominate.
+
+    Shape:
+        estimate, target ``(batch, channels, time)`` -> scalar.
+    Example:
+        >>> import torch
+        >>> x = torch.randn(1, 1, 2000)
+        >>> float(LogSpectralAmplitudeLoss(n_fft=256, hop_length=64)(x, x))
+        0.0
+    """
+
+    def __init__(self, n_fft: int = 512, hop_length: int = 128, floor_db: float = 60.0) -> None:
+        super().__init__(n_fft, hop_length)
+        if floor_db <= 0:
+            raise ParameterError(f"floor_db must be > 0, got {floor_db}")
+        self.floor = 10 ** (-floor_db / 20)
+
+    def forward(self, estimate: Tensor, target: Tensor) -> Tensor:
+        check_pair(estimate, target)
+        a, a_hat = self.magnitude(target, 1e-20), self.magnitude(estimate, 1e-20)
+        floor = (self.floor * a.amax(dim=(-2, -1), keepdim=True)).clamp_min(1e-8)
+        return (torch.log(a_hat + floor) - torch.log(a + floor)).square().mean()

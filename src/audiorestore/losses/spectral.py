@@ -144,3 +144,29 @@ class MultiResolutionSTFTLoss(nn.Module):
         for i, (n_fft, hop, win) in enumerate(self.resolutions):
             total = total + stft_loss(estimate, target, n_fft, hop, win, getattr(self, f"window_{i}"))
         return total / len(self.resolutions)
+
+
+class StftLossBase(nn.Module):
+    """Shared part of the single-resolution spectral losses: one Hann-window STFT of ``(B, C, T)``
+    signals (channels folded into the batch), ``center=True``.
+
+    Shape:
+        :meth:`stft`: ``(B, C, T)`` -> ``(B * C, n_fft // 2 + 1, frames)`` complex; :meth:`magnitude` the same, real.
+    """
+
+    window: Tensor
+
+    def __init__(self, n_fft: int, hop_length: int) -> None:
+        super().__init__()
+        if not 0 < hop_length <= n_fft:
+            raise ParameterError(f"need 0 < hop_length <= n_fft, got {hop_length}, {n_fft}")
+        self.n_fft, self.hop_length = int(n_fft), int(hop_length)
+        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
+
+    def stft(self, x: Tensor) -> Tensor:
+        return torch.stft(x.reshape(-1, x.shape[-1]).float(), self.n_fft, self.hop_length, window=self.window,
+                          center=True, return_complex=True)
+
+    def magnitude(self, x: Tensor, eps: float = 1e-12) -> Tensor:
+        spec = self.stft(x)
+        return torch.sqrt(spec.real.square() + spec.imag.square() + eps)

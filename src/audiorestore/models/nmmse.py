@@ -65,6 +65,10 @@ class NMMSEConfig:
     #: corrections are estimated for this many mel bands and interpolated to the bins (0: one per bin).
     #: Band-wise corrections are smooth across frequency, so they cannot add musical noise of their own.
     bands: int = 0
+    #: the correction is averaged over this many past frames with exponentially decaying weights
+    #: (``smooth_decay``), so it cannot make the residual noise fluctuate frame by frame (0 or 1: off).
+    smooth_frames: int = 0
+    smooth_decay: float = 0.7
     #: the classical gain is clipped to [gain_floor, 1 - gain_floor] before its logit is taken.
     gain_floor: float = 1e-3
 
@@ -102,6 +106,11 @@ class NMMSE(nn.Module):
             self.out.weight.zero_()
             self.out.bias.zero_()
         self._rule = TabulatedGain("logmmse")
+        if config.smooth_frames > 1:
+            w = config.smooth_decay ** torch.arange(config.smooth_frames - 1, -1, -1, dtype=torch.float32)
+            self.register_buffer("smooth_kernel", (w / w.sum()).view(1, 1, -1), persistent=False)
+        else:
+            self.smooth_kernel = None
 
     def valid_length(self, n: int) -> int:
         """Length ``>= n`` that fills whole hops (any length works)."""
@@ -133,6 +142,11 @@ class NMMSE(nn.Module):
         if self.band_to_bin is not None:
             correction = correction @ self.band_to_bin.t()
         correction = correction.transpose(1, 2)  # (B, F, N)
+        if self.smooth_kernel is not None:  # causal exponential average over the last frames
+            b, f, n = correction.shape
+            k = self.smooth_kernel.shape[-1]
+            padded = torch.nn.functional.pad(correction.reshape(b * f, 1, n), (k - 1, 0), mode="replicate")
+            correction = torch.nn.functional.conv1d(padded, self.smooth_kernel).reshape(b, f, n)
         return torch.sigmoid(logit + correction)
 
     def mask(self, noisy: Tensor) -> Tensor:
