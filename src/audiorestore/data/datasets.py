@@ -353,9 +353,7 @@ def augmented_noise(noise: Sequence[AudioFile], first: AudioFile, length: int, s
     out = one(first)
     if len(noise) > 1 and rng.uniform() < second_prob:
         other = one(noise[int(rng.integers(len(noise)))])
-        p1, p2 = float(np.mean(out.astype(np.float64) ** 2)), float(np.mean(other.astype(np.float64) ** 2))
-        if p1 > 0 and p2 > 0:
-            out = out + other * np.sqrt(p1 / p2) * 10 ** (float(rng.uniform(-10.0, 0.0)) / 20)
+        out = mix_at_snr(out, other, -float(rng.uniform(-10.0, 0.0)))  # the second 0..10 dB below the first
     return out.astype(np.float32)
 
 
@@ -482,7 +480,6 @@ class MixingDataset(Dataset):
             raise ParameterError(f"color_fraction must be in [0, 1], got {color_fraction}")
         if not 0.0 <= noise_augment <= 1.0:
             raise ParameterError(f"noise_augment must be in [0, 1], got {noise_augment}")
-        self.noise_augment = float(noise_augment)
         if segment <= 0 or sample_rate <= 0:
             raise ParameterError(f"segment and sample_rate must be positive, got {segment}, {sample_rate}")
         if snr_db[0] > snr_db[1] or gain_db[0] > gain_db[1]:
@@ -495,6 +492,7 @@ class MixingDataset(Dataset):
         self.colors = list(colors)
         # with no noise files, every example that gets noise gets a synthetic colour
         self.color_fraction = float(color_fraction) if self.noise else 1.0
+        self.noise_augment = float(noise_augment)
 
     def __len__(self) -> int:
         return len(self.clean)

@@ -126,6 +126,7 @@ def get_loss(name: str, **params: Any) -> LossFn:
 
 
 __all__ = ["l1_loss", "l2_loss", "neg_si_sdr_loss", "stft_loss", "multi_resolution_stft_loss",
-           "MultiResolutionSTFTLoss", "CompressedSpectralLoss", "MaskLoss", "LogSpectralAmplitudeLoss", "discriminator_loss", "generator_loss", "feature_matching_loss",
+           "MultiResolutionSTFTLoss", "CompressedSpectralLoss", "MaskLoss", "LogSpectralAmplitudeLoss",
+           "discriminator_loss", "generator_loss", "feature_matching_loss",
            "GAN_KINDS", "RECONSTRUCTION_LOSSES", "ADVERSARIAL_TERMS", "register_loss", "get_loss", "needs_noisy",
            "check_loss_params", "EnergyConservingLoss", "energy_conserving_loss"]

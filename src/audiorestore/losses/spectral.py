@@ -168,5 +168,4 @@ class StftLossBase(nn.Module):
                           center=True, return_complex=True)
 
     def magnitude(self, x: Tensor, eps: float = 1e-12) -> Tensor:
-        spec = self.stft(x)
-        return torch.sqrt(spec.real.square() + spec.imag.square() + eps)
+        return stft_magnitude(x, self.n_fft, self.hop_length, self.n_fft, self.window, eps)

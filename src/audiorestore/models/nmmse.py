@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..classical.noise_estimation import estimate_noise_psd
@@ -145,8 +146,8 @@ class NMMSE(nn.Module):
         if self.smooth_kernel is not None:  # causal exponential average over the last frames
             b, f, n = correction.shape
             k = self.smooth_kernel.shape[-1]
-            padded = torch.nn.functional.pad(correction.reshape(b * f, 1, n), (k - 1, 0), mode="replicate")
-            correction = torch.nn.functional.conv1d(padded, self.smooth_kernel).reshape(b, f, n)
+            padded = F.pad(correction.reshape(b * f, 1, n), (k - 1, 0), mode="replicate")
+            correction = F.conv1d(padded, self.smooth_kernel).reshape(b, f, n)
         return torch.sigmoid(logit + correction)
 
     def mask(self, noisy: Tensor) -> Tensor:
