@@ -26,6 +26,11 @@ draws a new, reproducible sample. Without either, ``z`` is drawn from a fresh ge
 output. ``z_channels=0`` removes the latent code altogether (the authors' later finding that the
 generator learns to ignore it).
 
+``residual=True`` (not in the paper, off by default) makes the generator predict a correction added to
+its input, starting from the identity. It was tried because a short CPU training of the paper's generator
+stays below the noisy input; within 30 CPU minutes it stayed at the identity instead
+(recipes/denoise_segan.toml lists the runs).
+
 Example:
     >>> import torch
     >>> model = SEGAN(SEGANConfig.tiny()).eval()
@@ -68,6 +73,10 @@ class SEGANConfig:
     segment_length: int = field(default=16384, metadata=_doc("training window in samples"))
     disc_leaky_slope: float = field(default=0.3, metadata=_doc("LeakyReLU slope in the discriminator"))
     vbn_eps: float = field(default=1e-5, metadata=_doc("virtual batch norm epsilon"))
+    residual: bool = field(default=False, metadata=_doc(
+        "NOT IN THE PAPER: add the (pre-emphasised) input to the generator's output and start its last "
+        "layer at zero, with no tanh (which saturated and stopped learning at lr 1e-3), so that an untrained "
+        "generator passes the input through and training learns a correction"))
 
     def __post_init__(self) -> None:
         self.channels = tuple(int(c) for c in self.channels)
@@ -167,7 +176,11 @@ class SEGAN(nn.Module):
             c_out = 1 if last else rev[j + 1]
             conv = nn.ConvTranspose1d(c_in, c_out, cfg.kernel_size, cfg.stride, padding=pad,
                                       output_padding=cfg.stride - 1)
-            self.decoder.append(nn.Sequential(conv, nn.Tanh() if last else nn.PReLU(c_out)))
+            if last and cfg.residual:
+                nn.init.zeros_(conv.weight)
+                nn.init.zeros_(conv.bias)
+            act = (nn.Identity() if cfg.residual else nn.Tanh()) if last else nn.PReLU(c_out)
+            self.decoder.append(nn.Sequential(conv, act))
 
     def valid_length(self, length: int) -> int:
         """Smallest length >= ``length`` that the strided encoder maps exactly: a multiple of
@@ -209,7 +222,7 @@ class SEGAN(nn.Module):
             if j > 0:
                 h = torch.cat([h, skips[cfg.n_layers - 1 - j]], dim=1)
             h = layer(h)
-        return h
+        return x + h if cfg.residual else h
 
     def forward(self, x: torch.Tensor, z: torch.Tensor | None = None,
                 generator: torch.Generator | None = None) -> torch.Tensor:

@@ -20,6 +20,7 @@ import logging
 import math
 import random
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -353,8 +354,12 @@ class Trainer:
         self.lr = float(self.optimizers["generator"].param_groups[0]["lr"])  # the rate this step uses
         losses = self.step_fn(self.context(), (noisy, clean))
         self.scaler.update()
-        for sched in self.schedulers.values():
-            sched.step()
+        with warnings.catch_warnings():
+            # Every schedule follows the global step, including the discriminator's before disc_start
+            # (its optimizer has not stepped yet, which torch would warn about once).
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step", category=UserWarning)
+            for sched in self.schedulers.values():
+                sched.step()
         if self.ema is not None:
             self.ema.update(self.model)
         self.step += 1
