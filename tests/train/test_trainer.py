@@ -142,3 +142,8 @@ def test_a_loss_named_like_a_metric_is_reported_apart(corpus, tmp_path):
     cfg = tiny_config(corpus, tmp_path / "exp", "loss.weights.si_sdr=1.0", "trainer.steps=3")
     last = Trainer(cfg).fit()
     assert last["valid/si_sdr"] == pytest.approx(-last["valid/loss_si_sdr"], abs=1.0)
+    # and when si_sdr is not a configured metric, its loss is still not logged under the metric's name
+    cfg = tiny_config(corpus, tmp_path / "exp2", "loss.weights.si_sdr=1.0", "trainer.steps=3", "trainer.metrics=[snr]",
+                      "trainer.best_metric=valid/snr")
+    last = Trainer(cfg).fit()
+    assert "valid/si_sdr" not in last and "valid/loss_si_sdr" in last

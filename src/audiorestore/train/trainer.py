@@ -389,6 +389,7 @@ class Trainer:
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}
         weights = {k: w for k, w in self.cfg.loss.weights.items() if k in self.losses}
+        metric_names = set(M.list_metrics()) | set(self.cfg.trainer.metrics)
         bs = self.cfg.data.batch_size
         with self.inference_weights():
             for b in range(0, len(valid), bs):  # type: ignore[arg-type]
@@ -404,8 +405,9 @@ class Trainer:
                     terms = reconstruction_terms(est, clean, self.losses, noisy=noisy)
                     terms["loss"] = weighted_total(terms, weights) if weights else torch.zeros(())
                     for k, v in terms.items():
-                        # a loss named like a metric (si_sdr: the loss is its negative) is kept apart
-                        k = f"loss_{k}" if k in self.cfg.trainer.metrics else k
+                        # a loss named like a metric (si_sdr: the loss is its negative) is kept apart,
+                        # whether or not that metric is computed, so that no loss reads as a metric
+                        k = f"loss_{k}" if k in metric_names else k
                         sums[k] = sums.get(k, 0.0) + float(v) * len(idx)
                         counts[k] = counts.get(k, 0) + len(idx)
                     for j, i in enumerate(idx):
