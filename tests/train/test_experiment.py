@@ -65,6 +65,19 @@ def test_a_changed_model_refuses_to_resume_but_more_steps_may(tmp_path):
         exp.check_config(apply_overrides(cfg, ["model.config.channels=3"]))
 
 
+def test_a_model_field_added_after_the_run_resumes_at_its_default(tmp_path):
+    cfg = resolve(apply_overrides(ExperimentConfig(), [f"out_dir={tmp_path}", "model.family=segan", "model.tiny=true",
+                                                       "loss.weights.l1=1"]))
+    exp = Experiment(tmp_path)
+    exp.save_config(cfg)
+    saved = exp.config_path.read_text()
+    assert "residual = false" in saved
+    exp.config_path.write_text(saved.replace("residual = false\n", ""))  # as written before the field existed
+    exp.check_config(cfg)
+    with pytest.raises(ParameterError, match="different config.*model.config.residual"):
+        exp.check_config(apply_overrides(cfg, ["model.config.residual=true"]))
+
+
 def test_split_file_is_merged_relative_to_the_config(tmp_path):
     (tmp_path / "splits.toml").write_text(
         '[valid]\nspeech = ["speech/a/s1/*"]\nnoise = ["noise/n1.flac"]\n'

@@ -401,6 +401,11 @@ class Experiment:
             return
         saved = cfgio.load_dict(self.config_path)
         now = cfgio.from_dict(ExperimentConfig, saved)
+        try:  # a model field added since the run was saved counts at its default, which the run used
+            now = dataclasses.replace(now, model=dataclasses.replace(
+                now.model, config=cfgio.to_dict(family_config(now.model))))
+        except (ParameterError, TypeError, ValueError):
+            pass  # not buildable any more: the diff below reports the differences
         changes = [d for d in _diff(cfgio.to_dict(now), cfgio.to_dict(cfg))
                    if not d.split(":")[0].startswith(RESUMABLE_CHANGES)]
         if changes:
