@@ -176,10 +176,14 @@ class SEGAN(nn.Module):
             c_out = 1 if last else rev[j + 1]
             conv = nn.ConvTranspose1d(c_in, c_out, cfg.kernel_size, cfg.stride, padding=pad,
                                       output_padding=cfg.stride - 1)
-            if last and cfg.residual:
+            if not last:
+                act: nn.Module = nn.PReLU(c_out)
+            elif cfg.residual:  # a correction that starts at zero, unbounded
                 nn.init.zeros_(conv.weight)
                 nn.init.zeros_(conv.bias)
-            act = (nn.Identity() if cfg.residual else nn.Tanh()) if last else nn.PReLU(c_out)
+                act = nn.Identity()
+            else:
+                act = nn.Tanh()
             self.decoder.append(nn.Sequential(conv, act))
 
     def valid_length(self, length: int) -> int:

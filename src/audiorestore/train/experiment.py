@@ -181,6 +181,11 @@ def family_config(model: ModelSection) -> Any:
         raise ParameterError(f"model.config for '{model.family}': {exc}") from None
 
 
+def complete_model(model: ModelSection) -> ModelSection:
+    """``model`` with every field of its family's config written out (defaults filled in)."""
+    return dataclasses.replace(model, config=cfgio.to_dict(family_config(model)))
+
+
 def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
@@ -244,9 +249,7 @@ def resolve(cfg: ExperimentConfig) -> ExperimentConfig:
     Raises ParameterError for an unknown family or loss name, a GAN loss on a family without a
     discriminator, or a family whose config names a different sample rate.
     """
-    fam = family_config(cfg.model)
-    out = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, config=cfgio.to_dict(fam)),
-                              data=apply_manifests(apply_splits(cfg.data)))
+    out = dataclasses.replace(cfg, model=complete_model(cfg.model), data=apply_manifests(apply_splits(cfg.data)))
     spec = get_family(cfg.model.family)
     for name, w in cfg.loss.weights.items():
         if name not in RECONSTRUCTION_LOSSES and name not in ADVERSARIAL_TERMS:
@@ -266,7 +269,7 @@ def resolve(cfg: ExperimentConfig) -> ExperimentConfig:
         check_loss_params(name, params)
     if step_kind(cfg) == "gan" and spec.discriminator is None:
         raise ParameterError(f"model family '{spec.name}' has no discriminator; remove the 'adv' loss weight")
-    rate = getattr(fam, "sample_rate", None)
+    rate = out.model.config.get("sample_rate")
     if isinstance(rate, int) and rate != cfg.data.sample_rate:
         raise ParameterError(f"model.config.sample_rate is {rate} but data.sample_rate is {cfg.data.sample_rate}")
     t = cfg.trainer
@@ -402,9 +405,8 @@ class Experiment:
         saved = cfgio.load_dict(self.config_path)
         now = cfgio.from_dict(ExperimentConfig, saved)
         try:  # a model field added since the run was saved counts at its default, which the run used
-            now = dataclasses.replace(now, model=dataclasses.replace(
-                now.model, config=cfgio.to_dict(family_config(now.model))))
-        except (ParameterError, TypeError, ValueError):
+            now = dataclasses.replace(now, model=complete_model(now.model))
+        except ParameterError:
             pass  # not buildable any more: the diff below reports the differences
         changes = [d for d in _diff(cfgio.to_dict(now), cfgio.to_dict(cfg))
                    if not d.split(":")[0].startswith(RESUMABLE_CHANGES)]
