@@ -114,3 +114,29 @@ def test_full_band_pairs_are_identical_and_never_silent(root, tmp_path):
     sf.write(p, sig, 16000)
     quiet = FullBandDataset(scan_files(tmp_path, ["quiet"]), 16000, 1024, seed=0, tries=50)
     assert all(float(quiet[i][0].abs().max()) > 0 for i in range(5))
+
+
+def test_noise_floor_reaches_the_added_band_at_its_drawn_level(tmp_path):
+    """A band-limited 'recording' (a 1 kHz tone) gains a broadband floor, in input and target alike,
+    at the drawn level below the patch's RMS; without the option nothing is added."""
+    p = tmp_path / "tone" / "t.flac"
+    p.parent.mkdir()
+    sf.write(p, (0.3 * np.sin(2 * np.pi * 1000 * np.arange(8000) / 16000)).astype(np.float32), 16000)
+    files = scan_files(tmp_path, ["tone"])
+    plain = SuperResDataset(files, 16000, 8000, segment=2048, seed=0)
+    floored = SuperResDataset(files, 16000, 8000, segment=2048, seed=0, noise_floor_db=(-30.0, -30.0),
+                              noise_floor_fraction=1.0)
+    for i in range(3):
+        _, clean = plain[i]
+        low, high = floored[i]
+        info = floored.describe(i)
+        assert info["noise_floor"] in ("white", "pink") and info["noise_floor_db"] == -30.0
+        y, c = high[0].numpy().astype(np.float64), clean[0].numpy().astype(np.float64)
+        assert _band_energy(c, 16000, 4500, 8000) < 1e-6 * _band_energy(c, 16000, 0, 8000)
+        assert _band_energy(y, 16000, 4500, 8000) > 1e-5 * _band_energy(y, 16000, 0, 8000)
+        added = y - c   # the same crop and gain: the difference is the floor alone
+        ratio_db = 10 * np.log10(np.mean(added ** 2) / np.mean(c ** 2))
+        assert ratio_db == pytest.approx(-30.0, abs=1.0)
+        assert _band_energy(low[0].numpy(), 16000, 4500, 8000) < 0.05 * _band_energy(added, 16000, 4500, 8000)
+    with pytest.raises(ParameterError):
+        SuperResDataset(files, 16000, 8000, segment=2048, noise_floor_db=(-30.0,), noise_floor_fraction=0.5)

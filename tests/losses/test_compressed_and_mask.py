@@ -68,3 +68,27 @@ def test_log_spectral_amplitude_loss_known_answers() -> None:
     assert float(loss(x, x)) == 0.0
     # a gain g on every bin is a constant log error: (log g)^2
     assert float(loss(0.5 * x, x)) == pytest.approx(float(torch.log(torch.tensor(0.5))) ** 2, rel=1e-3)
+
+
+def test_weighted_speech_distortion_known_answers() -> None:
+    """Xia et al. 2020: alpha weighs speech kept against noise removed; a constant gain g gives
+    SD = (g^c - 1)^2 mean |S|^2c and NR = g^2c mean |N|^2c (compressed, target-RMS normalised)."""
+    s, n = _noise(), 0.5 * _noise(seed=3)
+    y = s + n
+    loss = get_loss("wsd", n_fft=256, hop_length=64, alpha=0.5, compress=0.3)
+    rms = s.square().mean(dim=-1, keepdim=True).sqrt()
+    s_c = loss.magnitude(s / rms, 1e-8).pow(0.3)
+    n_c = loss.magnitude(n / rms, 1e-8).pow(0.3)
+    g = 0.25
+    sd, nr = loss.parts(g * y, s, y)
+    assert float(sd) == pytest.approx(float(((g ** 0.3 - 1) * s_c).square().mean()), rel=1e-3)
+    assert float(nr) == pytest.approx(float((g ** 0.3 * n_c).square().mean()), rel=1e-3)
+    assert float(loss(g * y, s, y)) == pytest.approx(0.5 * float(sd) + 0.5 * float(nr), rel=1e-6)
+    # passing everything costs only noise, removing everything only speech: alpha picks the winner
+    keep_speech = get_loss("wsd", alpha=0.9)
+    remove_noise = get_loss("wsd", alpha=0.1)
+    assert float(keep_speech(y, s, y)) < float(keep_speech(0 * y, s, y))
+    assert float(remove_noise(0 * y, s, y)) < float(remove_noise(y, s, y))
+    assert float(get_loss("wsd", alpha=1.0)(y, s, y)) == 0.0
+    with pytest.raises(ParameterError):
+        get_loss("wsd", alpha=1.5)

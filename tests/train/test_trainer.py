@@ -147,3 +147,16 @@ def test_a_loss_named_like_a_metric_is_reported_apart(corpus, tmp_path):
                       "trainer.best_metric=valid/snr")
     last = Trainer(cfg).fit()
     assert "valid/si_sdr" not in last and "valid/loss_si_sdr" in last
+
+
+def test_init_from_starts_a_new_run_from_another_checkpoint(corpus, tmp_path):
+    first = tmp_path / "first"
+    Trainer(tiny_config(corpus, first)).fit()
+    best = first / "checkpoints" / "best.pt"
+    start = Trainer(tiny_config(corpus, tmp_path / "second", f"trainer.init_from={best}", "trainer.seed=7"))
+    reference, _ = load_model(best)
+    for (k, a), b in zip(start.model.state_dict().items(), reference.state_dict().values()):
+        assert torch.equal(a, b), k
+    from audiorestore.errors import ParameterError
+    with pytest.raises(ParameterError, match="holds a 'fcn' model"):
+        Trainer(tiny_config(corpus, tmp_path / "third", f"trainer.init_from={best}", family="dae"))

@@ -204,7 +204,8 @@ class SuperResDataset(FullBandDataset):
     def __init__(self, files: Sequence[AudioFile], sample_rate: int, input_rate: int, segment: int, seed: int = 0,
                  interpolation: str = "spline", random_filters: LowpassDecimate | None = None,
                  fixed_fraction: float = 0.5, gain_db: tuple[float, float] = (0.0, 0.0),
-                 min_level_db: float = -60.0, tries: int = 4, margin: int | None = None) -> None:
+                 min_level_db: float = -60.0, tries: int = 4, margin: int | None = None,
+                 noise_floor_db: Sequence[float] = (), noise_floor_fraction: float = 0.0) -> None:
         if not 0 < input_rate < sample_rate:
             raise ParameterError(f"need 0 < input_rate < sample_rate, got {input_rate} and {sample_rate}")
         if not 0.0 <= fixed_fraction <= 1.0:
@@ -218,8 +219,14 @@ class SuperResDataset(FullBandDataset):
         period = sample_rate // math.gcd(int(sample_rate), int(input_rate))
         margin = int(0.02 * sample_rate) if margin is None else int(margin)
         margin = math.ceil(margin / period) * period
+        if noise_floor_fraction and (len(noise_floor_db) != 2 or noise_floor_db[0] > noise_floor_db[1]):
+            raise ParameterError(f"noise_floor_db must be [low, high] dB, got {list(noise_floor_db)}")
+        if not 0.0 <= noise_floor_fraction <= 1.0:
+            raise ParameterError(f"noise_floor_fraction must lie in [0, 1], got {noise_floor_fraction}")
         super().__init__(files, sample_rate, segment, seed, gain_db, min_level_db, tries, margin)
         self.input_rate, self.interpolation = int(input_rate), interpolation
+        self.noise_floor_db = tuple(float(v) for v in noise_floor_db)
+        self.noise_floor_fraction = float(noise_floor_fraction)
         self.random_filters = random_filters
         self.fixed_fraction = 1.0 if random_filters is None else float(fixed_fraction)
 
@@ -233,15 +240,33 @@ class SuperResDataset(FullBandDataset):
             raise ParameterError("plain subsampling is not a low-pass filter; remove it from the kinds")
         return p
 
+    def _noise_floor(self, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+        """Add a broadband (white or pink) noise floor at a level drawn from ``noise_floor_db`` relative
+        to the patch's RMS, for a ``noise_floor_fraction`` share of the examples. Real recordings carry
+        one (microphone, preamplifier, room) up to their Nyquist frequency; rendered or studio-clean
+        training audio has none above the music, so a model trained only on it leaves the added band of
+        a real recording emptier than the recording's own."""
+        if not self.noise_floor_fraction or rng.random() >= self.noise_floor_fraction:
+            return x, {}
+        from ..simulate.noise import colored_noise
+
+        color = "white" if rng.random() < 0.5 else "pink"
+        level = float(rng.uniform(*self.noise_floor_db))
+        core = x[self.margin:self.margin + self.segment].astype(np.float64)
+        rms = math.sqrt(float(np.mean(core ** 2))) or 1e-4
+        noise = colored_noise(color, len(x), rng) * rms * 10 ** (level / 20)
+        return (x + noise).astype(np.float32), {"noise_floor": color, "noise_floor_db": level}
+
     def _make(self, index: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         rng = example_rng(self.seed, index)
         x, info = self._crop(index, rng)
         filt = self._filter(rng)
         g = 10 ** (self._gain(rng) / 20)
+        x, floor = self._noise_floor(x, rng)
         low = band_limit(x, self.sample_rate, self.input_rate, filt, self.interpolation)
         m, seg = self.margin, self.segment
         a, b = _protect_peak(low[m:m + seg] * g, x[m:m + seg] * g)
-        return a, b, {**info, "filter": filt, "gain_db": 20 * math.log10(g), "input_rate": self.input_rate}
+        return a, b, {**info, "filter": filt, "gain_db": 20 * math.log10(g), "input_rate": self.input_rate, **floor}
 
 
 __all__ = ["PROTOCOL_FILTER", "DEFAULT_RANDOM_FILTERS", "random_filter_stage", "band_limit", "FullBandDataset",

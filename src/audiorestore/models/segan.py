@@ -228,6 +228,15 @@ class SEGAN(nn.Module):
             h = layer(h)
         return x + h if cfg.residual else h
 
+    def loss_view(self, x: torch.Tensor) -> torch.Tensor:
+        """The domain of the paper's losses (Sec. 4.2: every signal is pre-emphasised, the generator's
+        L1 and the discriminator work there, de-emphasis only makes the final output): the training
+        steps map the estimate, the target and the noisy condition through this before any loss. On
+        the raw waveform an L1 term is dominated by the loud low frequencies of speech; pre-emphasis
+        flattens the spectrum so that the 1-8 kHz band counts too. ``loss_view(forward(x))`` is the
+        network's own pre-emphasised output (pre-emphasis inverts the de-emphasis)."""
+        return preemphasis(x, self.config.preemphasis)
+
     def forward(self, x: torch.Tensor, z: torch.Tensor | None = None,
                 generator: torch.Generator | None = None) -> torch.Tensor:
         """Raw noisy waveform in, raw enhanced waveform out (pre-emphasis in, de-emphasis out)."""

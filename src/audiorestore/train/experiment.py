@@ -94,6 +94,11 @@ class DataSection:
     fixed_filter_fraction: float = field(default=0.5, metadata=_doc(
         "superres: share of examples band-limited by Kuleshov et al.'s filter (Chebyshev I, order 8); "
         "the rest draw a filter from data.degrade.lowpass_decimate (or the defaults)"))
+    noise_floor_db: list[float] = field(default_factory=list, metadata=_doc(
+        "superres: [low, high] dB relative to a patch's RMS: a white or pink noise floor added to the "
+        "full-band patch (target and input alike) for a noise_floor_fraction share of the examples, as "
+        "real recordings have"))
+    noise_floor_fraction: float = field(default=0.0, metadata=_doc("superres: share of examples with a noise floor"))
     batch_size: int = field(default=16, metadata=_doc("examples per step (per process)"))
     num_workers: int = field(default=2, metadata=_doc("data loading processes"))
     valid_count: int = field(default=64, metadata=_doc("mixed validation examples"))
@@ -148,6 +153,9 @@ class TrainerSection:
     best_metric: str = field(default="valid/loss", metadata=_doc("history key that selects best.pt"))
     best_mode: Literal["min", "max"] = field(default="min", metadata=_doc("lower or higher is better"))
     samples: int = field(default=2, metadata=_doc("validation examples written as audio"))
+    init_from: str = field(default="", metadata=_doc(
+        "checkpoint whose model weights start a new run (fine-tuning; same family and sizes); a resumed "
+        "run continues from its own checkpoint"))
     pretrain_steps: int = field(default=0, metadata=_doc(
         "greedy layer-wise pretraining steps per hidden layer before training (dae, rdae, ddae_mel; "
         "Lu et al. 2013, Sec. 2); 0: off"))

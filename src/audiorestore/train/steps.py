@@ -7,6 +7,9 @@ which does the backward pass, gradient scaling and clipping and the optimizer st
 the maths). ``"loss"`` in the returned dict is the generator's weighted total.
 
 * :func:`supervised_step`: weighted reconstruction losses on ``model(noisy)`` vs ``clean``.
+
+Losses and discriminators see the signals through :func:`loss_view` (the model's ``loss_view`` when it
+has one: SEGAN's pre-emphasis).
 * :func:`gan_step`: discriminator first, then generator (descript-audio-codec's train loop; SEGAN,
   Pascual et al. 2017, Sec. 3): adversarial + feature matching + reconstruction terms.
 * :func:`prior_fit_step`: per-file fitting of a network to one signal (Deep Network Prior,
@@ -100,6 +103,19 @@ def weighted_total(terms: dict[str, Tensor], weights: dict[str, float]) -> Tenso
     return total
 
 
+def loss_view(model: nn.Module, *signals: Tensor) -> tuple[Tensor, ...]:
+    """The signals as the model's losses see them: through ``model.loss_view`` when the model defines
+    one (SEGAN computes its losses on pre-emphasised audio), else unchanged. A
+    DistributedDataParallel wrapper is looked through.
+
+    Example:
+        >>> loss_view(nn.Identity(), torch.ones(1, 1, 2))[0].shape
+        torch.Size([1, 1, 2])
+    """
+    view = getattr(getattr(model, "module", model), "loss_view", None)
+    return signals if view is None else tuple(view(s) for s in signals)
+
+
 def _detached(terms: dict[str, Tensor]) -> dict[str, Tensor]:
     return {k: v.detach().float() for k, v in terms.items()}
 
@@ -113,6 +129,7 @@ def supervised_step(ctx: StepContext, batch: Batch) -> dict[str, Tensor]:
     noisy, clean = batch
     with ctx.autocast():
         estimate = forward_any_length(ctx.model, noisy, generator=ctx.generator)
+        estimate, clean, noisy = loss_view(ctx.model, estimate, clean, noisy)
         terms = reconstruction_terms(estimate, clean, ctx.losses, noisy=noisy)
         total = weighted_total(terms, ctx.weights)
     ctx.update("generator", total)
@@ -145,9 +162,10 @@ def gan_step(ctx: StepContext, batch: Batch) -> dict[str, Tensor]:
         raise ValueError("gan_step needs a discriminator (ctx.disc)")
     noisy, clean = batch
     n = noisy.shape[0]
-    cond = torch.cat([noisy, noisy]) if ctx.conditional else None
     with ctx.autocast():
         estimate = forward_any_length(ctx.model, noisy, generator=ctx.generator)
+        estimate, clean, noisy = loss_view(ctx.model, estimate, clean, noisy)
+    cond = torch.cat([noisy, noisy]) if ctx.conditional else None
     adversarial = ctx.step >= ctx.disc_start
     out: dict[str, Tensor] = {}
     if adversarial:

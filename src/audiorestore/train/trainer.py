@@ -41,7 +41,7 @@ from ..models.registry import build_model, get_family
 from . import distributed
 from .checkpoint import atomic_torch_save, model_package
 from .experiment import Experiment, ExperimentConfig, data_kind, family_config, resolve, step_kind
-from .steps import STEPS, StepContext, StepFn, reconstruction_terms, weighted_total
+from .steps import STEPS, StepContext, StepFn, loss_view, reconstruction_terms, weighted_total
 
 log = logging.getLogger(__name__)
 
@@ -217,8 +217,13 @@ def build_band_datasets(cfg: ExperimentConfig, segment: int, valid_segment: int)
         rate, interp = int(fam.input_rate), str(fam.interpolation)
         stage = random_filter_stage(rate, d.degrade.get("lowpass_decimate"))
         train = SuperResDataset(t_files, d.sample_rate, rate, segment, seed, interp, stage,
-                                d.fixed_filter_fraction, d.gain_db)
-        valid = SuperResDataset(v_files, d.sample_rate, rate, valid_segment, seed + 1, interp) if v_files else None
+                                d.fixed_filter_fraction, d.gain_db, noise_floor_db=d.noise_floor_db,
+                                noise_floor_fraction=d.noise_floor_fraction)
+        # validation patches get the same noise floor share as training (fixed by their seed), so the
+        # checkpoint is chosen for the kind of input the run is trained for
+        valid = SuperResDataset(v_files, d.sample_rate, rate, valid_segment, seed + 1, interp,
+                                noise_floor_db=d.noise_floor_db,
+                                noise_floor_fraction=d.noise_floor_fraction) if v_files else None
     log.info("%s: %d files for training, %d held out", kind, len(t_files), len(v_files))
     if valid is None:
         log.warning("no held-out data (data.valid_clean): validation is skipped")
@@ -257,6 +262,8 @@ class Trainer:
         torch.manual_seed(t.seed)  # identical initial weights in every process
         self.family_cfg = family_config(self.cfg.model)
         self.model = build_model(self.spec.name, self.family_cfg).to(self.device)
+        if t.init_from:
+            self._init_weights(t.init_from)
         self.disc: nn.Module | None = None
         if self.kind == "gan":
             assert self.spec.discriminator is not None
@@ -402,7 +409,8 @@ class Trainer:
                     clean = torch.stack([items[i][1] for i in idx]).to(self.device)
                     with self.autocast():
                         est = self._valid_forward(noisy)
-                    terms = reconstruction_terms(est, clean, self.losses, noisy=noisy)
+                    v_est, v_clean, v_noisy = loss_view(self.model, est, clean, noisy)
+                    terms = reconstruction_terms(v_est, v_clean, self.losses, noisy=v_noisy)
                     terms["loss"] = weighted_total(terms, weights) if weights else torch.zeros(())
                     for k, v in terms.items():
                         # a loss named like a metric (si_sdr: the loss is its negative) is kept apart,
@@ -545,6 +553,22 @@ class Trainer:
             self.save(self.exp.last)
         distributed.barrier()
 
+    def _init_weights(self, path: str) -> None:
+        """Start from the model weights of another checkpoint (fine-tuning); a resumed run's own
+        checkpoint replaces them later. The family and every tensor's shape must match."""
+        from .checkpoint import load_package
+
+        pkg = load_package(path)
+        if pkg["family"] != self.spec.name:
+            raise ParameterError(f"trainer.init_from: {path} holds a '{pkg['family']}' model, this run trains "
+                                 f"'{self.spec.name}'")
+        try:
+            self.model.load_state_dict(pkg["state_dict"], strict=True)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[-1].strip()
+            raise ParameterError(f"trainer.init_from: {path} does not fit model.config ({first})") from None
+        log.info("initial weights from %s", path)
+
     def _set_disc_reference(self, train: Dataset) -> None:
         """Discriminators with virtual batch norm (SEGAN, Salimans et al. 2016, Sec. 3.4) get a fixed
         reference batch: the first examples of the training set, the same in a resumed run."""
@@ -553,6 +577,7 @@ class Trainer:
         items = [train[i] for i in range(self.cfg.data.batch_size)]
         noisy = torch.stack([n for n, _ in items]).to(self.device)
         clean = torch.stack([c for _, c in items]).to(self.device)
+        clean, noisy = loss_view(self.model, clean, noisy)  # the domain the discriminator sees
         self.disc.set_reference(clean, noisy)
 
     def pretrain(self, train: Dataset) -> None:
