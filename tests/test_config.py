@@ -188,3 +188,15 @@ def test_field_doc_reads_metadata():
 
     fx, fy = dataclasses.fields(Documented)
     assert config.field_doc(fx) == "the x" and config.field_doc(fy) == ""
+
+
+def test_a_config_file_extends_its_base(tmp_path):
+    from audiorestore.config import load_dict
+
+    (tmp_path / "a.toml").write_text('name = "a"\n[t]\nx = 1\ny = [1, 2]\n[u]\nz = 3\n')
+    (tmp_path / "b.toml").write_text('base = "a.toml"\nname = "b"\n[t]\ny = [5]\n')
+    assert load_dict(tmp_path / "b.toml") == {"name": "b", "t": {"x": 1, "y": [5]}, "u": {"z": 3}}
+    (tmp_path / "c.toml").write_text('base = "d.toml"\n')
+    (tmp_path / "d.toml").write_text('base = "c.toml"\n')
+    with pytest.raises(ParameterError, match="loop"):
+        load_dict(tmp_path / "c.toml")

@@ -203,8 +203,7 @@ def save(obj: Any, path: str | Path) -> Path:
     return p
 
 
-def load_dict(path: str | Path) -> dict[str, Any]:
-    p = Path(path)
+def _read_dict(p: Path) -> dict[str, Any]:
     if not p.exists():
         raise ParameterError("config file not found", str(p))
     if p.suffix == ".toml":
@@ -217,6 +216,34 @@ def load_dict(path: str | Path) -> dict[str, Any]:
 
         return require("yaml", "yaml", "YAML configs").safe_load(p.read_text(encoding="utf-8")) or {}
     return json.loads(p.read_text(encoding="utf-8"))
+
+
+def merge_dicts(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``update`` laid over it: tables merge key by key, any other value replaces.
+
+    Example:
+        >>> merge_dicts({"a": {"x": 1, "y": 2}, "b": [1]}, {"a": {"y": 3}, "b": [2]})
+        {'a': {'x': 1, 'y': 3}, 'b': [2]}
+    """
+    out = dict(base)
+    for k, v in update.items():
+        out[k] = merge_dicts(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_dict(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A config file as a dict. A top-level ``base = "OTHER.toml"`` (relative to this file) extends that
+    file: its tables are merged key by key with this file's, which wins (:func:`merge_dicts`)."""
+    p = Path(path)
+    d = _read_dict(p)
+    base = d.pop("base", None)
+    if base is None:
+        return d
+    if not isinstance(base, str):
+        raise ParameterError(f"'base' must be a file name, got {base!r}", str(p))
+    if p.resolve() in _chain:
+        raise ParameterError("config files extend each other in a loop", str(p))
+    return merge_dicts(load_dict(p.parent / base, _chain + (p.resolve(),)), d)
 
 
 def load(cls: type[T], path: str | Path, overrides: list[str] | None = None) -> T:

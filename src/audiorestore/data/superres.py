@@ -43,6 +43,7 @@ from torch.utils.data import Dataset
 
 from ..errors import AudioInputError, ParameterError
 from ..simulate.lowpass import LowpassDecimate, lowpass_decimate
+from ..simulate.noise import colored_noise
 from .datasets import AudioFile, _epoch_item, _frames_at, _pair_tensors, _protect_peak, example_rng, read_segment
 
 log = logging.getLogger(__name__)
@@ -248,8 +249,6 @@ class SuperResDataset(FullBandDataset):
         a real recording emptier than the recording's own."""
         if not self.noise_floor_fraction or rng.random() >= self.noise_floor_fraction:
             return x, {}
-        from ..simulate.noise import colored_noise
-
         color = "white" if rng.random() < 0.5 else "pink"
         level = float(rng.uniform(*self.noise_floor_db))
         core = x[self.margin:self.margin + self.segment].astype(np.float64)

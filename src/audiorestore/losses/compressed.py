@@ -28,7 +28,7 @@ from torch import Tensor
 
 from ..errors import ParameterError
 from .spectral import StftLossBase
-from .time import check_pair
+from .time import check_pair, normalise_by_target
 
 
 class CompressedSpectralLoss(StftLossBase):
@@ -55,9 +55,7 @@ class CompressedSpectralLoss(StftLossBase):
     def forward(self, estimate: Tensor, target: Tensor) -> Tensor:
         check_pair(estimate, target)
         if self.normalize:
-            rms = target.float().square().mean(dim=-1, keepdim=True).sqrt()
-            scale = torch.where(rms > 1e-6, rms, torch.ones_like(rms))
-            estimate, target = estimate / scale, target / scale
+            target, estimate = normalise_by_target(target, estimate)
         est_mag, est_c = self._compressed(estimate)
         tgt_mag, tgt_c = self._compressed(target)
         mag_term = (est_mag - tgt_mag).square().mean()

@@ -27,12 +27,11 @@ Example:
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from ..errors import ParameterError
 from .spectral import StftLossBase
-from .time import check_pair
+from .time import check_pair, normalise_by_target
 
 
 class WeightedSpeechDistortionLoss(StftLossBase):
@@ -55,16 +54,18 @@ class WeightedSpeechDistortionLoss(StftLossBase):
         """The speech-distortion and noise-residual terms, each a scalar."""
         check_pair(estimate, target)
         check_pair(noisy, target)
-        rms = target.float().square().mean(dim=-1, keepdim=True).sqrt()
-        scale = torch.where(rms > 1e-6, rms, torch.ones_like(rms))
-        estimate, target, noisy = estimate / scale, target / scale, noisy / scale
-        y = self.magnitude(noisy, self.eps)
-        gain_c = (self.magnitude(estimate, self.eps) / y).clamp(max=1.0).pow(self.compress)
-        s_c = self.magnitude(target, self.eps).pow(self.compress)
-        n_c = self.magnitude(noisy - target, self.eps).pow(self.compress)
+        target, estimate, noisy = normalise_by_target(target, estimate, noisy)
+        spec_y, spec_s = self.stft(noisy), self.stft(target)
+        y = self._abs(spec_y)
+        gain_c = (self._abs(self.stft(estimate)) / y).clamp(max=1.0).pow(self.compress)
+        s_c = self._abs(spec_s).pow(self.compress)
+        n_c = self._abs(spec_y - spec_s).pow(self.compress)  # the STFT is linear: N = Y - S
         speech = (gain_c * s_c - s_c).square().mean()
         noise = (gain_c * n_c).square().mean()
         return speech, noise
+
+    def _abs(self, spec: Tensor) -> Tensor:
+        return (spec.real.square() + spec.imag.square()).clamp_min(self.eps).sqrt()
 
     def forward(self, estimate: Tensor, target: Tensor, noisy: Tensor) -> Tensor:
         speech, noise = self.parts(estimate, target, noisy)

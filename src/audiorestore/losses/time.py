@@ -22,6 +22,20 @@ def check_pair(estimate: Tensor, target: Tensor) -> None:
                              f"{tuple(estimate.shape)} and {tuple(target.shape)}")
 
 
+def normalise_by_target(target: Tensor, *signals: Tensor) -> tuple[Tensor, ...]:
+    """``target`` and ``signals`` divided by the target's RMS per row (an all-zero target keeps unit
+    scale), so that quiet and loud examples weigh alike in a loss.
+
+    Example:
+        >>> t, e = normalise_by_target(torch.full((1, 1, 4), 2.0), torch.ones(1, 1, 4))
+        >>> float(t[0, 0, 0]), float(e[0, 0, 0])
+        (1.0, 0.5)
+    """
+    rms = target.float().square().mean(dim=-1, keepdim=True).sqrt()
+    scale = torch.where(rms > 1e-6, rms, torch.ones_like(rms))
+    return (target / scale, *(s / scale for s in signals))
+
+
 def l1_loss(estimate: Tensor, target: Tensor) -> Tensor:
     """Mean absolute error, as in SEGAN's L1 term (Pascual et al. 2017, Eq. 5).
 

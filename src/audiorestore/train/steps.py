@@ -7,13 +7,13 @@ which does the backward pass, gradient scaling and clipping and the optimizer st
 the maths). ``"loss"`` in the returned dict is the generator's weighted total.
 
 * :func:`supervised_step`: weighted reconstruction losses on ``model(noisy)`` vs ``clean``.
-
-Losses and discriminators see the signals through :func:`loss_view` (the model's ``loss_view`` when it
-has one: SEGAN's pre-emphasis).
 * :func:`gan_step`: discriminator first, then generator (descript-audio-codec's train loop; SEGAN,
   Pascual et al. 2017, Sec. 3): adversarial + feature matching + reconstruction terms.
 * :func:`prior_fit_step`: per-file fitting of a network to one signal (Deep Network Prior,
   Michelashvili and Wolf 2019, Sec. 3): the batch is ``(network input, signal to fit)``.
+
+Losses and discriminators see the signals through :func:`loss_view` (the model's ``loss_view`` when it
+has one: SEGAN's pre-emphasis).
 
 Example:
     >>> losses = supervised_step(ctx, (noisy, clean))      # doctest: +SKIP

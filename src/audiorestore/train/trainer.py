@@ -39,7 +39,7 @@ from ..losses import ADVERSARIAL_TERMS, get_loss
 from ..models.neural import forward_any_length, level_gain, resolve_device
 from ..models.registry import build_model, get_family
 from . import distributed
-from .checkpoint import atomic_torch_save, model_package
+from .checkpoint import atomic_torch_save, load_package, model_package
 from .experiment import Experiment, ExperimentConfig, data_kind, family_config, resolve, step_kind
 from .steps import STEPS, StepContext, StepFn, loss_view, reconstruction_terms, weighted_total
 
@@ -556,8 +556,6 @@ class Trainer:
     def _init_weights(self, path: str) -> None:
         """Start from the model weights of another checkpoint (fine-tuning); a resumed run's own
         checkpoint replaces them later. The family and every tensor's shape must match."""
-        from .checkpoint import load_package
-
         pkg = load_package(path)
         if pkg["family"] != self.spec.name:
             raise ParameterError(f"trainer.init_from: {path} holds a '{pkg['family']}' model, this run trains "
