@@ -12,6 +12,7 @@ by hand next to it from the training history and the benchmark output.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 
 from audiorestore import registry
@@ -24,9 +25,22 @@ def main() -> None:
     p.add_argument("--description", required=True, help="one line shown by 'audiorestore models'")
     p.add_argument("--license", required=True, help="terms of the weights (follow the training data's)")
     p.add_argument("--default", action="store_true", help="the default model of its family (and ratio)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="an inference parameter the model runs with by name (chosen on validation data), "
+                        "e.g. keep_input_band=0.7; repeatable")
     args = p.parse_args()
+    params = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            p.error(f"--param wants KEY=VALUE, got '{item}'")
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    entry = registry.add_model(args.checkpoint, args.name, args.description, args.license, default=args.default)
+    entry = registry.add_model(args.checkpoint, args.name, args.description, args.license, default=args.default,
+                               params=params)
     size = entry.path.stat().st_size / 1e6
     print(f"{entry.name}: {entry.family} {entry.task} at {entry.sample_rate} Hz, {size:.1f} MB, sha256 {entry.sha256[:12]}")
 

@@ -63,9 +63,12 @@ def test_shipped_weights_are_verified(tmp_path, monkeypatch):
 
 
 def test_models_cli_lists_entries_and_families(capsys):
-    assert main(["models", "--task", "denoise"]) == 0
+    assert main(["models", "--task", "denoise", "--unittest"]) == 0
     out = capsys.readouterr().out
     assert "segan_unittest" in out and "audiounet_unittest" not in out
+    assert main(["models"]) == 0  # the tiny untrained models are hidden by default
+    out = capsys.readouterr().out
+    assert "_unittest" not in out and "upsample_16to48" in out
     assert main(["models", "--families"]) == 0
     assert "segan" in capsys.readouterr().out
 

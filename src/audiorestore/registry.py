@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,9 @@ class PretrainedModel:
     default: bool = False
     #: Upsamplers: the input rate the model was trained for (``sample_rate`` is its output rate).
     input_rate: int = 0
+    #: Inference parameters this model runs with when it is called by name (chosen on validation data,
+    #: e.g. ``{"keep_input_band": 0.7}`` for an upsampler); parameters given explicitly win.
+    params: dict = field(default_factory=dict)
 
     @property
     def path(self) -> Path | None:
@@ -132,6 +135,14 @@ def upsampler_for(input_rate: int, target_rate: int) -> PretrainedModel | None:
     return None
 
 
+def shipped_params(checkpoint: str | Path) -> dict:
+    """The inference parameters of a shipped model name (``{}`` for a file path or an unknown name)."""
+    if Path(checkpoint).exists():
+        return {}
+    entry = next((m for m in _shipped() if m.name == str(checkpoint)), None)
+    return dict(entry.params) if entry is not None else {}
+
+
 def resolve(checkpoint: str | Path) -> Path:
     """A checkpoint path as is, or the verified weight file of a shipped model name."""
     p = Path(checkpoint)
@@ -140,7 +151,7 @@ def resolve(checkpoint: str | Path) -> Path:
 
 
 def add_model(checkpoint: str | Path, name: str, description: str, license: str, default: bool = False,
-              directory: Path | None = None) -> PretrainedModel:
+              directory: Path | None = None, params: dict | None = None) -> PretrainedModel:
     """Ship a trained checkpoint: copy its inference package (no training state) to
     ``pretrained/NAME.pt`` and add or replace its record in ``models.json``, both atomically.
 
@@ -166,7 +177,7 @@ def add_model(checkpoint: str | Path, name: str, description: str, license: str,
     atomic_torch_save(pkg, weights)
     entry = PretrainedModel(name=name, task=spec.task, family=spec.name, sample_rate=int(pkg["sample_rate"]),
                             file=weights.name, sha256=sha256_file(weights), description=description,
-                            license=license, default=default, input_rate=input_rate)
+                            license=license, default=default, input_rate=input_rate, params=dict(params or {}))
     index = folder / INDEX_FILE.name
     records = json.loads(index.read_text()) if index.exists() else []
     records = [r for r in records if r.get("name") != name]

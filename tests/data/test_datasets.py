@@ -92,6 +92,23 @@ def test_noise_augmentation_share_snr_and_reproducibility(root):
         _mixing(root, noise_augment=1.5)
 
 
+def test_speech_augmentation_equalises_input_and_target_alike(root):
+    ds = _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000, speech_augment=0.5)
+    flags = [bool(ds.describe(i).get("speech_augment")) for i in range(40)]
+    assert 10 <= sum(flags) <= 30
+    i = flags.index(True)
+    noisy, clean = (t[0].double().numpy() for t in ds[i])
+    # the noise is mixed at exactly the drawn SNR against the equalised speech, which is the target
+    assert 10 * np.log10(np.sum(clean ** 2) / np.sum((noisy - clean) ** 2)) == pytest.approx(5.0, abs=1e-3)
+    plain = _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000)
+    assert not torch.equal(ds[i][1], plain[i][1])
+    assert torch.equal(ds[i][1], _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000, speech_augment=0.5)[i][1])
+    with pytest.raises(ParameterError, match="speech_augment"):
+        _mixing(root, speech_augment=-0.1)
+    with pytest.raises(ParameterError, match="speech_eq_db"):
+        _mixing(root, speech_eq_db=-1.0)
+
+
 def test_random_equalizer_is_a_smooth_bounded_gain():
     from audiorestore.data.datasets import random_equalizer
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from audiorestore.errors import ParameterError
-from audiorestore.losses import (MultiResolutionSTFTLoss, discriminator_loss, feature_matching_loss, generator_loss,
+from audiorestore.losses import (LogSpectralDistanceLoss, MultiResolutionSTFTLoss, discriminator_loss, feature_matching_loss, generator_loss,
                                  get_loss, l1_loss, l2_loss, multi_resolution_stft_loss, neg_si_sdr_loss)
 from audiorestore.losses.spectral import spectral_convergence, stft_magnitude
 
@@ -53,6 +53,34 @@ def test_stft_loss_gradient_is_finite_on_silence_and_flows_on_quiet_signals():
     quiet = (1e-3 * torch.randn(1, 1, 2048, generator=torch.Generator().manual_seed(3))).requires_grad_()
     loss_fn(quiet, target).backward()
     assert torch.isfinite(quiet.grad).all() and quiet.grad.abs().sum() > 0
+
+
+def test_lsd_loss_is_the_lsd_metric_and_asks_for_a_missing_band_at_its_level():
+    import numpy as np
+
+    from audiorestore.metrics import lsd
+
+    g = torch.Generator().manual_seed(3)
+    x = 0.1 * torch.randn(1, 1, 24000, generator=g)
+    y = x + 0.05 * torch.randn(1, 1, 24000, generator=g)
+    loss = LogSpectralDistanceLoss()
+    assert float(loss(x, x)) == pytest.approx(0.0, abs=1e-6)
+    # the metric's formula: only the first and last frames differ (torch's centred STFT pads them)
+    assert float(loss(y, x)) == pytest.approx(lsd(x[0, 0].numpy(), y[0, 0].numpy(), 48000), abs=0.02)
+    # a band removed entirely costs more than the same band at its level with another phase
+    spec = torch.fft.rfft(x)
+    f = torch.arange(spec.shape[-1]) / (spec.shape[-1] - 1)
+    high = f > 0.5
+    gone = torch.fft.irfft(torch.where(high, torch.zeros_like(spec), spec), x.shape[-1])
+    phase = torch.exp(2j * math.pi * torch.rand(spec.shape, generator=g))
+    rephased = torch.fft.irfft(torch.where(high, spec * phase, spec), x.shape[-1])
+    assert float(loss(rephased, x)) < 0.5 * float(loss(gone, x))
+    z = y.clone().requires_grad_(True)
+    loss(z, x).backward()
+    assert z.grad is not None and bool(torch.isfinite(z.grad).all()) and float(z.grad.abs().max()) > 0
+    assert np.isclose(float(get_loss("lsd", n_fft=512, hop_length=128)(x, x)), 0.0, atol=1e-6)
+    with pytest.raises(ParameterError, match="floor"):
+        LogSpectralDistanceLoss(floor=0.0)
 
 
 def test_spectral_convergence_and_magnitude_shape():

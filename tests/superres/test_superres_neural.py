@@ -182,5 +182,39 @@ def test_shipped_upsampler_is_the_default_for_its_ratio(tiny_checkpoint, tmp_pat
     import torch
 
     assert "train_state" not in torch.load(shipped / "sr_16to48_test.pt", weights_only=True)
+    # a shipped model's own inference parameters apply when it is called by name; explicit ones win
+    registry.add_model(ckpt, "sr_16to48_test", "tiny", "CC0", default=True, params={"keep_input_band": 0.6})
+    assert registry.get("sr_16to48_test").params == {"keep_input_band": 0.6}
+    assert get_method("auto").choose(16000, 48000).keep_input_band == 0.6
+    assert upsampler_from_checkpoint("sr_16to48_test", keep_input_band=0.0).keep_input_band == 0.0
+    assert upsampler_from_checkpoint(str(ckpt)).keep_input_band == 0.0  # a file carries no such settings
     with pytest.raises(ParameterError, match="model name"):
         registry.add_model(ckpt, "bad name", "x", "CC0")
+
+
+def test_keep_input_band_takes_the_low_band_from_the_input_and_the_rest_from_the_network(tiny_checkpoint) -> None:
+    from audiorestore.superres.neural import keep_input_band
+
+    rng = np.random.default_rng(0)
+    n, sr = 48000, 48000
+    a, b = (rng.standard_normal((1, n)).astype(np.float32) for _ in range(2))
+    y = keep_input_band(b, a, sr, 6000.0)
+    spec = lambda x: np.abs(np.fft.rfft(x[0, 2000:-2000]))  # noqa: E731  (away from the edges)
+    f = np.fft.rfftfreq(n - 4000, 1 / sr)
+    low, high = f < 5000, f > 7000
+    # below the transition the result is the input, above it the network's output, to within 1 %
+    assert np.sqrt(np.mean((y[0] - a[0]) ** 2)) > 0.5  # not simply the input
+    err_low = np.sum(np.abs(np.fft.rfft((y - a)[0, 2000:-2000]))[low] ** 2) / np.sum(spec(a)[low] ** 2)
+    err_high = np.sum(np.abs(np.fft.rfft((y - b)[0, 2000:-2000]))[high] ** 2) / np.sum(spec(b)[high] ** 2)
+    assert err_low < 1e-2 and err_high < 1e-2
+    # in an upsampler: the output below 0.6 x the input's Nyquist frequency is the sinc-interpolated input
+    x = _stereo(8000, 16000)
+    up = upsampler_from_checkpoint(tiny_checkpoint("audiounet"), keep_input_band=0.6)
+    out, ref = (m[:, 3000:-3000] for m in (up(x, 16000, 48000), get_method("sinc")(x, 16000, 48000)))
+    raw = upsampler_from_checkpoint(tiny_checkpoint("audiounet"))(x, 16000, 48000)[:, 3000:-3000]
+    g = np.fft.rfftfreq(ref.shape[-1], 1 / 48000) < 4000
+    kept = np.abs(np.fft.rfft(out - ref)[:, g]).sum() / np.abs(np.fft.rfft(ref)[:, g]).sum()
+    untouched = np.abs(np.fft.rfft(raw - ref)[:, g]).sum() / np.abs(np.fft.rfft(ref)[:, g]).sum()
+    assert kept < 0.02 and untouched > 5 * kept, (kept, untouched)
+    with pytest.raises(ParameterError, match="keep_input_band"):
+        upsampler_from_checkpoint(tiny_checkpoint("audiounet"), keep_input_band=1.0)

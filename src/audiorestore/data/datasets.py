@@ -466,7 +466,8 @@ class MixingDataset(Dataset):
     def __init__(self, clean: Sequence[AudioFile], noise: Sequence[AudioFile], sample_rate: int, segment: int,
                  snr_db: tuple[float, float] = (0.0, 20.0), gain_db: tuple[float, float] = (0.0, 0.0),
                  seed: int = 0, chain: Any = None, level_db: Sequence[float] = (),
-                 colors: Sequence[str] = (), color_fraction: float = 0.0, noise_augment: float = 0.0) -> None:
+                 colors: Sequence[str] = (), color_fraction: float = 0.0, noise_augment: float = 0.0,
+                 speech_augment: float = 0.0, speech_eq_db: float = 10.0) -> None:
         from ..simulate.noise import NOISE_COLORS
 
         if not clean:
@@ -480,6 +481,10 @@ class MixingDataset(Dataset):
             raise ParameterError(f"color_fraction must be in [0, 1], got {color_fraction}")
         if not 0.0 <= noise_augment <= 1.0:
             raise ParameterError(f"noise_augment must be in [0, 1], got {noise_augment}")
+        if not 0.0 <= speech_augment <= 1.0:
+            raise ParameterError(f"speech_augment must be in [0, 1], got {speech_augment}")
+        if speech_eq_db < 0:
+            raise ParameterError(f"speech_eq_db must be >= 0, got {speech_eq_db}")
         if segment <= 0 or sample_rate <= 0:
             raise ParameterError(f"segment and sample_rate must be positive, got {segment}, {sample_rate}")
         if snr_db[0] > snr_db[1] or gain_db[0] > gain_db[1]:
@@ -493,6 +498,7 @@ class MixingDataset(Dataset):
         # with no noise files, every example that gets noise gets a synthetic colour
         self.color_fraction = float(color_fraction) if self.noise else 1.0
         self.noise_augment = float(noise_augment)
+        self.speech_augment, self.speech_eq_db = float(speech_augment), float(speech_eq_db)
 
     def __len__(self) -> int:
         return len(self.clean)
@@ -506,6 +512,10 @@ class MixingDataset(Dataset):
         cf = self.clean[_epoch_item(self.seed, index, len(self.clean), 1)]
         clean = random_crop(cf, self.segment, self.sample_rate, rng)
         info: dict[str, Any] = {"index": int(index), "clean": cf.rel}
+        if self.speech_augment and rng.uniform() < self.speech_augment:
+            # another microphone, room or voice: the target is the equalised speech (RNNoise, Valin 2018)
+            clean = random_equalizer(clean, rng, self.speech_eq_db)
+            info["speech_augment"] = True
         noisy = clean
         if self.chain is not None:  # room, band limit, ... act on the speech before the noise joins it
             noisy, clean = apply_chain(self.chain, clean, self.sample_rate, rng)

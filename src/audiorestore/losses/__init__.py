@@ -27,7 +27,7 @@ from .adversarial import GAN_KINDS, discriminator_loss, feature_matching_loss, g
 from .compressed import CompressedSpectralLoss
 from .distortion import WeightedSpeechDistortionLoss
 from .mask import LogSpectralAmplitudeLoss, MaskLoss
-from .spectral import MultiResolutionSTFTLoss, multi_resolution_stft_loss, stft_loss
+from .spectral import LogSpectralDistanceLoss, MultiResolutionSTFTLoss, multi_resolution_stft_loss, stft_loss
 from .time import l1_loss, l2_loss, neg_si_sdr_loss
 
 LossFn = Callable[..., Tensor]
@@ -74,6 +74,7 @@ RECONSTRUCTION_LOSSES: dict[str, Callable[..., LossFn]] = {
     "compressed": CompressedSpectralLoss,
     "mask": MaskLoss,
     "lsa": LogSpectralAmplitudeLoss,
+    "lsd": LogSpectralDistanceLoss,
     "wsd": WeightedSpeechDistortionLoss,
     "energy": EnergyConservingLoss,
     "deep_feature": _deep_feature,
@@ -128,7 +129,7 @@ def get_loss(name: str, **params: Any) -> LossFn:
 
 
 __all__ = ["l1_loss", "l2_loss", "neg_si_sdr_loss", "stft_loss", "multi_resolution_stft_loss",
-           "MultiResolutionSTFTLoss", "CompressedSpectralLoss", "MaskLoss", "LogSpectralAmplitudeLoss",
+           "MultiResolutionSTFTLoss", "LogSpectralDistanceLoss", "CompressedSpectralLoss", "MaskLoss", "LogSpectralAmplitudeLoss",
            "WeightedSpeechDistortionLoss",
            "discriminator_loss", "generator_loss", "feature_matching_loss",
            "GAN_KINDS", "RECONSTRUCTION_LOSSES", "ADVERSARIAL_TERMS", "register_loss", "get_loss", "needs_noisy",

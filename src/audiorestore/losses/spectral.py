@@ -169,3 +169,36 @@ class StftLossBase(nn.Module):
 
     def magnitude(self, x: Tensor, eps: float = 1e-12) -> Tensor:
         return stft_magnitude(x, self.n_fft, self.hop_length, self.n_fft, self.window, eps)
+
+
+class LogSpectralDistanceLoss(StftLossBase):
+    """The log-spectral distance of the super-resolution papers as a training loss.
+
+    Kuleshov, Enam and Ermon, "Audio super-resolution using neural networks", ICLR workshop 2017:
+    ``mean_frames sqrt(mean_bins (log10(|X|^2 + floor) - log10(|X_hat|^2 + floor))^2)`` on a Hann STFT
+    (defaults: 2048 points, hop 512, floor 1e-8, as :func:`audiorestore.metrics.lsd`). Waveform losses
+    (L2, SI-SDR) pull a band whose phase cannot be predicted towards silence; this one only sees the
+    level of every bin, so it asks for the missing band at its true level. ``eps`` keeps the square
+    root differentiable at zero distance.
+
+    Shape:
+        estimate, target ``(batch, channels, time)`` -> scalar.
+    Example:
+        >>> import torch
+        >>> x = torch.randn(1, 1, 4096)
+        >>> float(LogSpectralDistanceLoss()(x, x))
+        0.0
+    """
+
+    def __init__(self, n_fft: int = 2048, hop_length: int = 512, floor: float = 1e-8, eps: float = 1e-8) -> None:
+        super().__init__(n_fft, hop_length)
+        if floor <= 0:
+            raise ParameterError(f"floor must be > 0, got {floor}")
+        self.floor, self.eps = float(floor), float(eps)
+
+    def forward(self, estimate: Tensor, target: Tensor) -> Tensor:
+        check_pair(estimate, target)
+        log_t = torch.log10(self.stft(target).abs().square() + self.floor)
+        log_e = torch.log10(self.stft(estimate).abs().square() + self.floor)
+        per_frame = (log_t - log_e).square().mean(dim=-2)  # (batch, frames)
+        return (per_frame + self.eps).sqrt().mean() - self.eps ** 0.5

@@ -72,6 +72,10 @@ class NeuralUpsampler(Upsampler):
     context_s: float = field(default=0.1, metadata=_doc("seconds of context on each side of a chunk"))
     interpolation: str = field(default="", metadata=_doc(
         "input interpolation: spline, sinc or linear; empty: the one the model was trained with"))
+    keep_input_band: float = field(default=0.0, metadata=_doc(
+        "below this fraction of the input's Nyquist frequency the output is the input itself, sinc "
+        "interpolated (a zero-phase FIR crossover, -6 dB there); the band the input has is never altered "
+        "by the network. 0: the network's whole output. A shipped model may set it (models.json params)"))
 
     def __post_init__(self) -> None:
         if not self.checkpoint:
@@ -80,6 +84,8 @@ class NeuralUpsampler(Upsampler):
                                  f"(or checkpoint=PATH in Python)")
         if self.chunk_s <= 0 or self.context_s < 0:
             raise ParameterError(f"chunk_s must be > 0 and context_s >= 0, got {self.chunk_s}, {self.context_s}")
+        if not 0.0 <= self.keep_input_band < 1.0:
+            raise ParameterError(f"keep_input_band must be in [0, 1), got {self.keep_input_band}")
         if self.interpolation and self.interpolation not in INTERPOLATIONS:
             raise ParameterError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, "
                                  f"got '{self.interpolation}'")
@@ -128,6 +134,9 @@ class NeuralUpsampler(Upsampler):
         kind = self._interp if sample_rate < self.model_rate else "sinc"  # never alias when going down
         x = interpolate(audio, sample_rate, self.model_rate, kind).astype(np.float32)
         y = self.run(x)
+        if self.keep_input_band > 0 and sample_rate < self.model_rate:
+            exact = interpolate(audio, sample_rate, self.model_rate, "sinc")  # spline errs near its Nyquist
+            y = keep_input_band(y, exact, self.model_rate, self.keep_input_band * sample_rate / 2)
         if target_rate != self.model_rate:
             y = resample(y, self.model_rate, target_rate)
         return y
@@ -181,7 +190,32 @@ class NeuralUpsampler(Upsampler):
 
     def params(self) -> dict[str, Any]:
         return {"checkpoint": self.checkpoint, "device": self.device, "chunk_s": self.chunk_s,
-                "context_s": self.context_s, "interpolation": self._interp}
+                "context_s": self.context_s, "interpolation": self._interp, "keep_input_band": self.keep_input_band}
+
+
+def keep_input_band(output: np.ndarray, interpolated: np.ndarray, sample_rate: int, cutoff_hz: float,
+                    transition_hz: float | None = None) -> np.ndarray:
+    """``output`` above ``cutoff_hz`` and ``interpolated`` below it: ``output + LP(interpolated - output)``
+    with a zero-phase (odd-length, symmetric) Hann-window FIR low-pass whose -6 dB point is ``cutoff_hz``
+    and whose transition band is about ``transition_hz`` wide (default a sixth of the cutoff). As in the
+    post-processing of NVSR (H. Liu et al., Interspeech 2022) and AudioSR (H. Liu et al., ICASSP 2024), a
+    bandwidth-extension network then only adds the band the input lacks and cannot alter the one it has.
+
+    Shape:
+        ``(channels, time)`` twice -> ``(channels, time)`` float32.
+    Example:
+        >>> x = np.random.default_rng(0).standard_normal((1, 4800)).astype(np.float32)
+        >>> bool(np.allclose(keep_input_band(x, x, 48000, 6000.0), x, atol=1e-6))
+        True
+    """
+    from scipy import signal
+
+    width = cutoff_hz / 6 if transition_hz is None else float(transition_hz)
+    taps = int(np.ceil(3.3 * sample_rate / width)) | 1  # Hann main lobe: about 3.1 fs / N of transition
+    h = signal.firwin(taps, cutoff_hz, window="hann", fs=sample_rate).astype(np.float32)
+    diff = np.asarray(interpolated, np.float32) - np.asarray(output, np.float32)
+    low = signal.oaconvolve(diff, h[None, :], mode="same", axes=-1)
+    return (output + low).astype(np.float32)
 
 
 @register
@@ -266,10 +300,11 @@ def upsampler_from_checkpoint(checkpoint: str | Path, **params: Any) -> NeuralUp
     Example:
         >>> up = upsampler_from_checkpoint("runs/tfilm/best.pt", chunk_s=2.0)   # doctest: +SKIP
     """
-    from ..registry import resolve
+    from ..registry import resolve, shipped_params
     from ..train.checkpoint import load_package
 
     fam = str(load_package(resolve(checkpoint))["family"])
+    params = {**shipped_params(checkpoint), **params}  # a shipped model's own settings, unless overridden
     cls = next((c for c in (AudioUNetUpsampler, TFiLMUpsampler, MUGANUpsampler) if c.family == fam),
                NeuralUpsampler)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}

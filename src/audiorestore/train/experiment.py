@@ -83,6 +83,11 @@ class DataSection:
     noise_augment: float = field(default=0.0, metadata=_doc(
         "share of noise-file examples whose noise gets a random speed, a random equaliser and sometimes a "
         "second noise (widens a small noise collection)"))
+    speech_augment: float = field(default=0.0, metadata=_doc(
+        "share of training examples whose clean speech (input and target alike) goes through a random "
+        "equaliser of +-speech_eq_db, so that a network cannot learn one corpus's microphone and voices "
+        "as the shape of speech (RNNoise, Valin 2018, Sec. 4)"))
+    speech_eq_db: float = field(default=10.0, metadata=_doc("largest gain of the speech equaliser (dB)"))
     gain_db: tuple[float, float] = field(default=(-10.0, 0.0), metadata=_doc("random level of each example"))
     level_db: list[float] = field(default_factory=list, metadata=_doc(
         "[low, high] dBFS: scale each example so its noisy RMS sits at a level drawn from this range "
