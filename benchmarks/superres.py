@@ -27,6 +27,7 @@ method's cache name carries its checkpoint's hash), so an interrupted run resume
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fnmatch
 import hashlib
 import json
@@ -98,13 +99,21 @@ class Method:
     checkpoint: str = ""
     params: int = 0
     digest: str = ""
+    keep_input_band: float = 0.0
 
     def build(self):
         if not self.checkpoint:
             return get_method(self.name)
         from audiorestore.superres import upsampler_from_checkpoint
 
-        return upsampler_from_checkpoint(self.checkpoint)
+        return upsampler_from_checkpoint(self.checkpoint, keep_input_band=self.keep_input_band)
+
+    def with_keep(self, keep: float) -> "Method":
+        """The same checkpoint run with ``keep_input_band = keep`` (its own label and cache)."""
+        if not keep or keep == self.keep_input_band:
+            return self
+        base = self.label.split(" keep ")[0]
+        return dataclasses.replace(self, label=f"{base} keep {keep:g}", keep_input_band=keep)
 
 
 def find_checkpoints(root: Path) -> dict[str, list[Method]]:
@@ -112,6 +121,9 @@ def find_checkpoints(root: Path) -> dict[str, list[Method]]:
     from audiorestore.models.registry import get_family
     from audiorestore.train.checkpoint import load_package
 
+    from audiorestore import registry
+
+    shipped = {m.path.resolve(): m.params for m in registry.list_models(include_unittest=False) if m.path}
     found: dict[str, list[Method]] = {}
     paths = sorted(root.rglob("*.pt"))
     for p in paths:
@@ -134,7 +146,9 @@ def find_checkpoints(root: Path) -> dict[str, list[Method]]:
         exp = p.parent.parent.name if p.parent.name == "checkpoints" else p.parent.name
         n = sum(int(np.prod(v.shape)) for v in pkg["state_dict"].values() if hasattr(v, "shape"))
         digest = hashlib.sha256(p.read_bytes()).hexdigest()[:10]
-        found.setdefault(set_name, []).append(Method(f"{fam} ({exp})", fam, str(p), n, digest))
+        keep = float(shipped.get(p.resolve(), {}).get("keep_input_band", 0.0))  # a shipped model's own setting
+        label = f"{fam} ({exp})" + (f" keep {keep:g}" if keep else "")
+        found.setdefault(set_name, []).append(Method(label, fam, str(p), n, digest, keep))
     return found
 
 
@@ -154,6 +168,8 @@ def run_item(method: Method, upsampler, item: Item, in_rate: int, rate: int) -> 
 
 def cache_path(out: Path, set_name: str, method: Method) -> Path:
     stem = method.name if not method.checkpoint else f"{method.name}-{method.digest}"
+    if method.keep_input_band:
+        stem += f"-keep{method.keep_input_band:g}"
     return out / set_name / f"{stem}.jsonl"
 
 
@@ -241,6 +257,9 @@ def targets(table: dict) -> list[str]:
             best = min(v["lsd"]["mean"] for v in neural.values())
             out.append(f"- 16to48: best model beats sinc by {sinc - best:.2f} LSD (target >= 1.0: "
                        f"{'met' if sinc - best >= 1.0 else 'NOT met'})")
+            if spline is not None:
+                out.append(f"- 16to48: best model beats spline by {spline - best:.2f} LSD (target >= 1.0: "
+                           f"{'met' if spline - best >= 1.0 else 'NOT met'})")
     return out
 
 
@@ -252,8 +271,13 @@ def main() -> int:
     ap.add_argument("--piano-dir", type=Path, help="render_piano.py output at 44.1 kHz: adds the rendered test pieces")
     ap.add_argument("--sets", nargs="*", default=list(RATIOS), choices=list(RATIOS))
     ap.add_argument("--max-files", type=int, default=0, help="at most this many files per set, evenly spread (0: all)")
+    ap.add_argument("--keep-input-band", nargs="*", type=float, default=[0.0], metavar="F",
+                    help="also run every checkpoint with each of these keep_input_band values (0: as found: "
+                         "the network's whole output, or a shipped model's own models.json setting)")
     args = ap.parse_args()
     neural = find_checkpoints(args.checkpoints) if args.checkpoints else {}
+    neural = {s: list(dict.fromkeys(m.with_keep(k) for m in ms for k in args.keep_input_band))
+              for s, ms in neural.items()}
     sets = {s: test_items(args.data, s, args.piano_dir, args.max_files) for s in args.sets}
     methods = {s: [Method(b, b) for b in BASELINES] + neural.get(s, []) for s in sets}
     args.out.mkdir(parents=True, exist_ok=True)
