@@ -77,34 +77,23 @@ def test_coloured_noise_share_and_snr(root):
     assert all(only.describe(i)["noise"] == "color:brown" for i in range(5))
 
 
-def test_noise_augmentation_share_snr_and_reproducibility(root):
-    ds = _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000, noise_augment=0.5)
-    flags = [bool(ds.describe(i).get("noise_augment")) for i in range(40)]
+@pytest.mark.parametrize("kind, changed", [("noise_augment", 0), ("speech_augment", 1)])
+def test_augmentation_share_snr_and_reproducibility(root, kind, changed):
+    """Noise augmentation changes the input only; speech augmentation equalises the speech, which is the
+    target too. Either way the mixture is at exactly the drawn SNR and an index gives the same example."""
+    def make(**kw):
+        return _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000, **kw)
+
+    ds = make(**{kind: 0.5})
+    flags = [bool(ds.describe(i).get(kind)) for i in range(40)]
     assert 10 <= sum(flags) <= 30
     i = flags.index(True)
     noisy, clean = (t[0].double().numpy() for t in ds[i])
-    # the augmented noise is still mixed at exactly the drawn SNR, and the same index gives the same example
     assert 10 * np.log10(np.sum(clean ** 2) / np.sum((noisy - clean) ** 2)) == pytest.approx(5.0, abs=1e-3)
-    assert torch.equal(ds[i][0], _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000, noise_augment=0.5)[i][0])
-    plain = _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000)
-    assert not torch.equal(ds[i][0], plain[i][0])
-    with pytest.raises(ParameterError, match="noise_augment"):
-        _mixing(root, noise_augment=1.5)
-
-
-def test_speech_augmentation_equalises_input_and_target_alike(root):
-    ds = _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000, speech_augment=0.5)
-    flags = [bool(ds.describe(i).get("speech_augment")) for i in range(40)]
-    assert 10 <= sum(flags) <= 30
-    i = flags.index(True)
-    noisy, clean = (t[0].double().numpy() for t in ds[i])
-    # the noise is mixed at exactly the drawn SNR against the equalised speech, which is the target
-    assert 10 * np.log10(np.sum(clean ** 2) / np.sum((noisy - clean) ** 2)) == pytest.approx(5.0, abs=1e-3)
-    plain = _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000)
-    assert not torch.equal(ds[i][1], plain[i][1])
-    assert torch.equal(ds[i][1], _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000, speech_augment=0.5)[i][1])
-    with pytest.raises(ParameterError, match="speech_augment"):
-        _mixing(root, speech_augment=-0.1)
+    assert torch.equal(ds[i][changed], make(**{kind: 0.5})[i][changed])
+    assert not torch.equal(ds[i][changed], make()[i][changed])
+    with pytest.raises(ParameterError, match=kind):
+        _mixing(root, **{kind: 1.5})
     with pytest.raises(ParameterError, match="speech_eq_db"):
         _mixing(root, speech_eq_db=-1.0)
 
