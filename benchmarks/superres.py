@@ -42,6 +42,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from audiorestore import config as cfgio  # noqa: E402
+from audiorestore import registry  # noqa: E402
 from audiorestore import io  # noqa: E402
 from audiorestore.enhancer import get_method  # noqa: E402
 from audiorestore.metrics import compute_all, mean_ci  # noqa: E402
@@ -94,12 +95,16 @@ def test_items(data: Path, set_name: str, piano_dir: Path | None = None, max_fil
 # ---------------------------------------------------------------------------------------- methods
 @dataclass(frozen=True)
 class Method:
-    label: str
+    title: str
     name: str
     checkpoint: str = ""
     params: int = 0
     digest: str = ""
     keep_input_band: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return self.title + (f" keep {self.keep_input_band:g}" if self.keep_input_band else "")
 
     def build(self):
         if not self.checkpoint:
@@ -110,18 +115,13 @@ class Method:
 
     def with_keep(self, keep: float) -> "Method":
         """The same checkpoint run with ``keep_input_band = keep`` (its own label and cache)."""
-        if not keep or keep == self.keep_input_band:
-            return self
-        base = self.label.split(" keep ")[0]
-        return dataclasses.replace(self, label=f"{base} keep {keep:g}", keep_input_band=keep)
+        return dataclasses.replace(self, keep_input_band=keep) if keep else self
 
 
 def find_checkpoints(root: Path) -> dict[str, list[Method]]:
     """Super-resolution checkpoints below ``root`` by test set (``best.pt`` preferred per folder)."""
     from audiorestore.models.registry import get_family
     from audiorestore.train.checkpoint import load_package
-
-    from audiorestore import registry
 
     shipped = {m.path.resolve(): m.params for m in registry.list_models(include_unittest=False) if m.path}
     found: dict[str, list[Method]] = {}
@@ -147,8 +147,7 @@ def find_checkpoints(root: Path) -> dict[str, list[Method]]:
         n = sum(int(np.prod(v.shape)) for v in pkg["state_dict"].values() if hasattr(v, "shape"))
         digest = hashlib.sha256(p.read_bytes()).hexdigest()[:10]
         keep = float(shipped.get(p.resolve(), {}).get("keep_input_band", 0.0))  # a shipped model's own setting
-        label = f"{fam} ({exp})" + (f" keep {keep:g}" if keep else "")
-        found.setdefault(set_name, []).append(Method(label, fam, str(p), n, digest, keep))
+        found.setdefault(set_name, []).append(Method(f"{fam} ({exp})", fam, str(p), n, digest, keep))
     return found
 
 

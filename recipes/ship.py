@@ -16,6 +16,16 @@ import json
 import logging
 
 from audiorestore import registry
+from audiorestore.cli.common import parse_sets
+from audiorestore.errors import ParameterError
+
+
+def _value(text: str):
+    """A JSON value (number, bool, list...) where the text is one, else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def main() -> None:
@@ -29,15 +39,10 @@ def main() -> None:
                    help="an inference parameter the model runs with by name (chosen on validation data), "
                         "e.g. keep_input_band=0.7; repeatable")
     args = p.parse_args()
-    params = {}
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            p.error(f"--param wants KEY=VALUE, got '{item}'")
-        try:
-            params[key] = json.loads(value)
-        except ValueError:
-            params[key] = value
+    try:
+        params = {k: _value(v) for k, v in parse_sets(args.param).items()}
+    except ParameterError as exc:
+        p.error(str(exc).replace("--set", "--param"))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     entry = registry.add_model(args.checkpoint, args.name, args.description, args.license, default=args.default,
                                params=params)

@@ -135,19 +135,23 @@ def upsampler_for(input_rate: int, target_rate: int) -> PretrainedModel | None:
     return None
 
 
+def _shipped_entry(checkpoint: str | Path) -> PretrainedModel | None:
+    """The shipped model that ``checkpoint`` names, or None for an existing file or an unknown name."""
+    if Path(checkpoint).exists():
+        return None
+    return next((m for m in _shipped() if m.name == str(checkpoint)), None)
+
+
 def shipped_params(checkpoint: str | Path) -> dict:
     """The inference parameters of a shipped model name (``{}`` for a file path or an unknown name)."""
-    if Path(checkpoint).exists():
-        return {}
-    entry = next((m for m in _shipped() if m.name == str(checkpoint)), None)
+    entry = _shipped_entry(checkpoint)
     return dict(entry.params) if entry is not None else {}
 
 
 def resolve(checkpoint: str | Path) -> Path:
     """A checkpoint path as is, or the verified weight file of a shipped model name."""
-    p = Path(checkpoint)
-    entry = None if p.exists() else next((m for m in _shipped() if m.name == str(checkpoint)), None)
-    return p if entry is None else verify(entry)
+    entry = _shipped_entry(checkpoint)
+    return Path(checkpoint) if entry is None else verify(entry)
 
 
 def add_model(checkpoint: str | Path, name: str, description: str, license: str, default: bool = False,

@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from scipy import signal
 
 from ..config import coerce_value
 from ..dsp.resample import resample
@@ -135,7 +136,8 @@ class NeuralUpsampler(Upsampler):
         x = interpolate(audio, sample_rate, self.model_rate, kind).astype(np.float32)
         y = self.run(x)
         if self.keep_input_band > 0 and sample_rate < self.model_rate:
-            exact = interpolate(audio, sample_rate, self.model_rate, "sinc")  # spline errs near its Nyquist
+            # the input band as sinc brings it (spline errs near its Nyquist): the network's input if sinc
+            exact = x if kind == "sinc" else interpolate(audio, sample_rate, self.model_rate, "sinc")
             y = keep_input_band(y, exact, self.model_rate, self.keep_input_band * sample_rate / 2)
         if target_rate != self.model_rate:
             y = resample(y, self.model_rate, target_rate)
@@ -208,8 +210,6 @@ def keep_input_band(output: np.ndarray, interpolated: np.ndarray, sample_rate: i
         >>> bool(np.allclose(keep_input_band(x, x, 48000, 6000.0), x, atol=1e-6))
         True
     """
-    from scipy import signal
-
     width = cutoff_hz / 6 if transition_hz is None else float(transition_hz)
     taps = int(np.ceil(3.3 * sample_rate / width)) | 1  # Hann main lobe: about 3.1 fs / N of transition
     h = signal.firwin(taps, cutoff_hz, window="hann", fs=sample_rate).astype(np.float32)
