@@ -19,7 +19,7 @@ from audiorestore.dsp import stft
 FS = 16000
 N_FFT, HOP = 512, 128
 WSUM = float(np.sum(signal.get_window("hann", N_FFT) ** 2))  # E|X(k)|^2 = sigma^2 * sum(w^2), white noise
-TRACKERS = ("minstat", "mcra")
+TRACKERS = ["minstat", "mcra", "spp"]
 
 
 def white(seconds: float, std: float = 0.1, seed: int = 0) -> np.ndarray:
@@ -81,14 +81,19 @@ def test_tracker_follows_stationary_white_noise(method):
     est = estimate_noise_psd(power_of(white(5.0, std=0.1)), HOP / FS, method)
     settled = est[1:-1, int(2.0 * FS / HOP):]  # after 2 s
     e = err_db(settled, 0.01 * WSUM)
-    assert abs(np.median(e)) < 1.0
-    assert np.percentile(np.abs(e), 95) < 3.0
+    # spp puts its previous estimate in place of the periodogram's upper tail (the bins its fixed
+    # a priori SNR calls speech): about 1 dB low here, in mean and median alike, and it averages over
+    # 70 ms instead of seconds, so it fluctuates more
+    tol, spread = (1.5, 4.0) if method == "spp" else (1.0, 3.0)
+    assert abs(np.median(e)) < tol
+    assert abs(10 * np.log10(np.mean(settled) / (0.01 * WSUM))) < tol
+    assert np.percentile(np.abs(e), 95) < spread
 
 
 # Tone level per bin above the noise: minimum statistics ignores even a 39 dB tone; MCRA lets about 2%
 # of each onset's power into its recursive average (Cohen & Berdugo 2002, eqs. 4-5 and 14, before the
 # presence probability reaches 1), so it is only asked to ignore an 11 dB tone.
-@pytest.mark.parametrize(("method", "amplitude"), [("minstat", 0.5), ("mcra", 0.02)])
+@pytest.mark.parametrize(("method", "amplitude"), [("minstat", 0.5), ("mcra", 0.02), ("spp", 0.5)])
 def test_tracker_is_not_pulled_up_by_intermittent_tone(method, amplitude):
     x = white(6.0, std=0.05, seed=5)
     t = np.arange(x.size) / FS

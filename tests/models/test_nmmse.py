@@ -26,7 +26,7 @@ def test_untrained_model_is_the_classical_logmmse() -> None:
     model = NMMSE(NMMSEConfig()).eval()
     with torch.no_grad():
         y = model(noisy)[0, 0].numpy()
-    ref = LogMMSE().enhance(noisy[0, 0].double().numpy(), 16000, None)
+    ref = LogMMSE(noise_estimator="minstat").enhance(noisy[0, 0].double().numpy(), 16000, None)
     inner = slice(512, -512)  # the STFTs pad the edges differently
     err = np.abs(y[inner] - ref[inner]).max()
     assert err < 0.02 * np.abs(ref).max(), err
@@ -100,9 +100,67 @@ def test_band_corrections_are_interpolated_to_every_bin() -> None:
     assert model.out.out_features == 12 and "band_to_bin" not in model.state_dict()
     x = torch.randn(1, 1, 3000, generator=torch.Generator().manual_seed(0))
     spec = model.frontend.stft(x)
-    _, gain = model.classical(spec.real.square() + spec.imag.square())
+    _, gain, _ = model.classical(spec.real.square() + spec.imag.square())
     base = torch.logit(gain.clamp(cfg.gain_floor, 1 - cfg.gain_floor))
     with torch.no_grad():
         model.out.bias.fill_(0.7)  # the same correction in every band: the same in every bin
         mask = model.mask_from_spec(spec)
     assert torch.allclose(torch.logit(mask), base + 0.7, atol=1e-4)
+
+
+def xi_model(**kw) -> NMMSE:
+    cfg = NMMSEConfig(n_fft=256, hop_length=64, hidden_size=16, rnn_layers=1, output="xi", **kw)
+    return seeded("nmmse", cfg).eval()
+
+
+def test_xi_output_untrained_is_the_classical_gain() -> None:
+    # logit(Phi(.)) of the decision-directed xi, mapped back, through the tabulated log-MMSE rule
+    model = xi_model()
+    x = torch.randn(1, 1, 3000, generator=torch.Generator().manual_seed(0))
+    spec = model.frontend.stft(x)
+    _, gain, _ = model.classical(spec.real.square() + spec.imag.square())
+    with torch.no_grad():
+        mask = model.mask_from_spec(spec)
+    assert torch.allclose(mask, gain, rtol=2e-3, atol=1e-4), float((mask - gain).abs().max())
+
+
+def test_xi_mapping_inverts_and_lsa_gain_matches_scipy() -> None:
+    from audiorestore.classical.spectral import log_mmse_gain
+    model = xi_model()
+    xi = torch.logspace(-2.5, 4, 40)  # -25 .. 40 dB
+    z = torch.logit(model.xi_probability(xi))
+    assert torch.allclose(model.xi_from_logit(z), xi, rtol=1e-3)
+    gamma = torch.logspace(-1, 3, 40)
+    ref = log_mmse_gain(xi.double().numpy(), gamma.double().numpy())
+    assert np.allclose(model.lsa_gain(xi, gamma).numpy(), ref, rtol=1e-4)
+
+
+def test_xi_loss_trains_the_logits_towards_the_true_snr() -> None:
+    from audiorestore.losses import get_loss, needs_model
+    loss = get_loss("xi")
+    assert needs_model(loss)
+    model = xi_model()
+    noisy, clean = speechlike_pair(2, 4000, snr_db=5.0)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    with torch.no_grad():
+        first = float(loss(model, noisy, clean))
+    for _ in range(40):
+        opt.zero_grad()
+        value = loss(model, noisy, clean)
+        value.backward()
+        opt.step()
+    assert float(value) < 0.9 * first, (first, float(value))
+    # the exact target gives the smallest value the cross-entropy can take: its entropy
+    goal = loss.target(model, noisy, clean)
+    entropy = torch.nn.functional.binary_cross_entropy(goal, goal)
+    assert float(value) > float(entropy)
+
+
+def test_xi_loss_refuses_a_model_without_xi_logits() -> None:
+    import pytest
+    from audiorestore.errors import ParameterError
+    from audiorestore.losses import get_loss
+    with pytest.raises(ParameterError, match="xi_logits"):
+        get_loss("xi")(torch.nn.Identity(), torch.zeros(1, 1, 100), torch.zeros(1, 1, 100))
+    with pytest.raises(ParameterError, match="output = 'xi'"):
+        seeded("nmmse").xi_logits(torch.zeros(1, 129, 3, dtype=torch.complex64))

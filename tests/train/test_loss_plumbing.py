@@ -147,3 +147,27 @@ def test_trainer_pretrains_layerwise_before_training(corpus, tmp_path):
     again = Trainer(apply_overrides(cfg, ["trainer.steps=3"]))
     again.fit()
     assert len([r for r in again.exp.history() if any(k.startswith("pretrain/") for k in r)]) == len(pre)
+
+
+def test_supervised_step_gives_model_losses_the_model_and_skips_the_waveform():
+    from audiorestore.models.nmmse import NMMSE, NMMSEConfig
+    torch.manual_seed(0)
+    model = NMMSE(NMMSEConfig(n_fft=128, hop_length=32, hidden_size=8, rnn_layers=1, output="xi"))
+    calls = []
+    model.register_forward_hook(lambda *a: calls.append(1))  # the waveform path, not needed by xi
+    clean = 0.3 * torch.sin(torch.arange(2048) / 5.0).repeat(2, 1, 1)
+    noisy = clean + 0.05 * torch.randn(2, 1, 2048, generator=torch.Generator().manual_seed(1))
+    ctx = _ctx(model, {"xi": get_loss("xi")}, {"xi": 1.0})
+    out = supervised_step(ctx, (noisy, clean))
+    assert not calls and float(out["xi"]) > 0
+    out = supervised_step(_ctx(model, {"xi": get_loss("xi"), "l1": l1_loss}, {"xi": 1.0, "l1": 1.0}), (noisy, clean))
+    assert calls and set(out) == {"xi", "l1", "loss"}
+    with pytest.raises(ValueError, match="needs the model"):
+        reconstruction_terms(clean, clean, {"xi": get_loss("xi")}, noisy=noisy)
+
+
+def test_trainer_trains_nmmse_on_deep_xi_target_and_validates_with_it(corpus, tmp_path):
+    cfg = tiny_config(corpus, tmp_path / "exp", "loss.weights.l1=0", "loss.weights.xi=1", "trainer.steps=3",
+                      "model.config.output=xi", "data.segment_s=0.256", family="nmmse")
+    record = Trainer(cfg).fit()
+    assert record["step"] == 3 and 0 < record["valid/xi"] < 2

@@ -9,8 +9,11 @@ Four sources of a noise PSD ``lambda_d(k, l)`` (frequency bin ``k``, frame ``l``
   assumed to hold no speech.
 * :func:`minimum_statistics`: Martin (2001), optimal smoothing and bias-compensated minimum tracking.
 * :func:`mcra`: Cohen & Berdugo (2002), minima-controlled recursive averaging.
+* :func:`spp_mmse`: Gerkmann & Hendriks (2012), MMSE noise power with a speech presence probability
+  from a fixed a priori SNR (no minimum search, so it follows rising noise within a fraction of a
+  second instead of the 1.5 s window of the minimum trackers).
 
-Both trackers work on a power spectrogram ``(..., freq, frames)`` and return one estimate per frame.
+The trackers work on a power spectrogram ``(..., freq, frames)`` and return one estimate per frame.
 They loop over frames (the recursions require it) but every step is vectorised over frequency and
 over any leading axes (channels). The per-frame constants of the papers are given here as time
 constants, converted with the frame step, so the behaviour does not depend on the sample rate or hop.
@@ -37,8 +40,8 @@ from ..dsp.stft import stft
 
 log = logging.getLogger(__name__)
 
-NoiseEstimator = Literal["silence", "minstat", "mcra"]
-NOISE_ESTIMATORS: tuple[str, ...] = ("silence", "minstat", "mcra")
+NoiseEstimator = Literal["silence", "minstat", "mcra", "spp"]
+NOISE_ESTIMATORS: tuple[str, ...] = ("silence", "minstat", "mcra", "spp")
 
 #: Smallest value a PSD takes relative to the signal's mean power (keeps ratios finite on silence).
 _REL_FLOOR = 1e-12
@@ -349,8 +352,57 @@ def mcra(power: np.ndarray, frame_period_s: float, delta: float = 5.0, window_s:
     return np.maximum(_frames_to_last(out), _REL_FLOOR) * scale
 
 
+def spp_mmse(power: np.ndarray, frame_period_s: float, xi_h1_db: float = 15.0, noise_s: float = 0.0717,
+             presence_s: float = 0.152, init_s: float = 0.1) -> np.ndarray:
+    """Noise PSD by the MMSE estimator with a speech presence probability (SPP), after T. Gerkmann and
+    R. C. Hendriks, "Unbiased MMSE-based noise power estimation with low complexity and low tracking
+    delay", IEEE TASLP 20(4):1383-1393, 2012.
+
+    Per frame, with the previous estimate ``lambda`` and the periodogram ``|y|^2``:
+
+    * a posteriori SPP with a fixed a priori SNR under speech presence ``xi_H1`` (15 dB) and equal
+      priors (eq. 18): ``P = 1 / (1 + (1 + xi_H1) exp(-|y|^2 / lambda * xi_H1 / (1 + xi_H1)))``;
+    * against stagnation when the noise rises: where ``P`` smoothed over frames (0.9 per frame)
+      exceeds 0.99, ``P`` is capped at 0.99 (Sec. IV-C);
+    * the noise periodogram's MMSE estimate ``(1 - P) |y|^2 + P lambda`` (eq. 22), averaged
+      recursively (0.8 per frame, eq. 8).
+
+    The paper's per-frame constants (0.8, 0.9, at a 16 ms frame step) are time constants here
+    (``noise_s``, ``presence_s``), as in :func:`mcra`; the first ``init_s`` seconds give the start.
+    The fixed ``xi_H1`` makes the estimate unbiased without the minimum trackers' bias compensation.
+
+    Shape:
+        power ``(..., freq, frames)`` (``|STFT|**2``) -> same shape.
+    """
+    if frame_period_s <= 0:
+        raise ValueError(f"frame_period_s must be positive, got {frame_period_s}")
+    p_in, scale = _normalise(power)
+    n_frames = p_in.shape[-1]
+    if n_frames == 0:
+        return np.zeros_like(p_in)
+    a_n = math.exp(-frame_period_s / noise_s)
+    a_p = math.exp(-frame_period_s / presence_s)
+    xi_h1 = 10.0 ** (xi_h1_db / 10)
+    ratio, prior = xi_h1 / (1 + xi_h1), 1 + xi_h1
+    y_t = np.ascontiguousarray(np.moveaxis(p_in, -1, 0))
+    n_init = min(max(int(round(init_s / frame_period_s)), 1), n_frames)
+    lam = np.maximum(y_t[:n_init].mean(axis=0), _REL_FLOOR)
+    p_bar = np.zeros_like(lam)
+    out = np.empty_like(y_t)
+    for t in range(n_frames):
+        y = y_t[t]
+        spp = 1.0 / (1.0 + prior * np.exp(-np.minimum(y / lam * ratio, 700.0)))
+        p_bar *= a_p
+        p_bar += (1 - a_p) * spp
+        spp = np.where(p_bar > 0.99, np.minimum(spp, 0.99), spp)
+        lam = a_n * lam + (1 - a_n) * ((1 - spp) * y + spp * lam)
+        np.maximum(lam, _REL_FLOOR, out=lam)
+        out[t] = lam
+    return _frames_to_last(out) * scale
+
+
 def estimate_noise_psd(power: np.ndarray, frame_period_s: float, method: str = "mcra") -> np.ndarray:
-    """Track the noise PSD of a power spectrogram with ``method`` in ('minstat', 'mcra').
+    """Track the noise PSD of a power spectrogram with ``method`` in ('minstat', 'mcra', 'spp').
 
     ('silence' needs the waveform: use :func:`leading_silence_psd`.)
 
@@ -361,4 +413,6 @@ def estimate_noise_psd(power: np.ndarray, frame_period_s: float, method: str = "
         return minimum_statistics(power, frame_period_s)
     if method == "mcra":
         return mcra(power, frame_period_s)
-    raise ValueError(f"noise estimator must be 'minstat' or 'mcra' here, got '{method}'")
+    if method == "spp":
+        return spp_mmse(power, frame_period_s)
+    raise ValueError(f"noise estimator must be 'minstat', 'mcra' or 'spp' here, got '{method}'")

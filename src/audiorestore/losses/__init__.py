@@ -4,7 +4,9 @@ Reconstruction losses are looked up by name (:func:`get_loss`) so that an experi
 a plain ``{name: weight}`` dict, plus optional per-loss parameters (``[loss.params.NAME]``) that are
 passed to the loss factory as keyword arguments. A loss that also needs the noisy input (the
 energy-conserving loss of the WaveNet denoiser) is marked with ``needs_noisy = True`` and is called
-as ``loss(estimate, target, noisy)`` by the training steps (:func:`needs_noisy`). Adversarial parts
+as ``loss(estimate, target, noisy)`` by the training steps (:func:`needs_noisy`); one that needs the
+model itself (Deep Xi's a priori SNR target, ``xi``) is marked ``needs_model = True`` and called as
+``loss(model, noisy, target)`` (:func:`needs_model`). Adversarial parts
 are pure functions over discriminator outputs.
 
 Example:
@@ -29,6 +31,7 @@ from .distortion import WeightedSpeechDistortionLoss
 from .mask import LogSpectralAmplitudeLoss, MaskLoss
 from .spectral import LogSpectralDistanceLoss, MultiResolutionSTFTLoss, multi_resolution_stft_loss, stft_loss
 from .time import l1_loss, l2_loss, neg_si_sdr_loss
+from .xi import XiTargetLoss
 
 LossFn = Callable[..., Tensor]
 
@@ -76,6 +79,7 @@ RECONSTRUCTION_LOSSES: dict[str, Callable[..., LossFn]] = {
     "lsa": LogSpectralAmplitudeLoss,
     "lsd": LogSpectralDistanceLoss,
     "wsd": WeightedSpeechDistortionLoss,
+    "xi": XiTargetLoss,
     "energy": EnergyConservingLoss,
     "deep_feature": _deep_feature,
     "ae_feature": _ae_feature,
@@ -88,6 +92,11 @@ ADVERSARIAL_TERMS: tuple[str, ...] = ("adv", "feature_matching")
 def needs_noisy(fn: Any) -> bool:
     """Whether the loss ``fn`` is called as ``fn(estimate, target, noisy)`` (``needs_noisy = True``)."""
     return bool(getattr(fn, "needs_noisy", False))
+
+
+def needs_model(fn: Any) -> bool:
+    """Whether the loss ``fn`` is called as ``fn(model, noisy, target)`` (``needs_model = True``)."""
+    return bool(getattr(fn, "needs_model", False))
 
 
 def register_loss(name: str, factory: Callable[..., LossFn]) -> None:
@@ -132,5 +141,5 @@ __all__ = ["l1_loss", "l2_loss", "neg_si_sdr_loss", "stft_loss", "multi_resoluti
            "MultiResolutionSTFTLoss", "LogSpectralDistanceLoss", "CompressedSpectralLoss", "MaskLoss", "LogSpectralAmplitudeLoss",
            "WeightedSpeechDistortionLoss",
            "discriminator_loss", "generator_loss", "feature_matching_loss",
-           "GAN_KINDS", "RECONSTRUCTION_LOSSES", "ADVERSARIAL_TERMS", "register_loss", "get_loss", "needs_noisy",
+           "GAN_KINDS", "RECONSTRUCTION_LOSSES", "ADVERSARIAL_TERMS", "register_loss", "get_loss", "needs_noisy", "needs_model", "XiTargetLoss",
            "check_loss_params", "EnergyConservingLoss", "energy_conserving_loss"]

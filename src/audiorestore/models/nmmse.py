@@ -19,10 +19,18 @@ in the spirit of hybrid DSP/deep-learning enhancers (Valin et al., PercepNet, In
   future frame is used) and a linear layer to one correction ``d`` per bin, or per mel band
   (``bands``), interpolated to the bins: smooth across frequency, as the band gains of RNNoise and
   PercepNet, which keeps the network from adding musical noise of its own.
-* Output: the real mask ``sigmoid(logit(G) + d)`` on the noisy STFT. The last layer starts at zero, so
-  an untrained model *is* the classical log-MMSE estimator and training only has to learn where it
-  suppresses too much speech or too little noise; this is why it reaches classical quality from the
-  first step and trains in CPU hours rather than days.
+* Output (``output = "correction"``): the real mask ``sigmoid(logit(G) + d)`` on the noisy STFT. The
+  last layer starts at zero, so an untrained model *is* the classical log-MMSE estimator and training
+  only has to learn where it suppresses too much speech or too little noise; this is why it reaches
+  classical quality from the first step and trains in CPU hours rather than days.
+* Output (``output = "xi"``, Deep Xi's training target): ``d`` corrects the decision-directed a priori
+  SNR instead of the gain. Deep Xi maps the a priori SNR in dB through a normal CDF,
+  ``xi_bar = Phi((xi_dB - mu) / sigma)``, to a target in [0, 1]; here the network's logits are
+  ``logit(Phi((xi_dd_dB - mu) / sigma)) + d``, trained with binary cross-entropy against the mapped
+  *true* a priori SNR ``|S|^2 / |D|^2`` of each training mixture (the ``xi`` loss,
+  :class:`~audiorestore.losses.xi.XiTargetLoss`), and the gain is the log-MMSE rule of the estimated
+  ``xi`` and the measured a posteriori SNR. The loss is a per-bin classification target, not a
+  waveform error, so it does not reward suppressing speech; the untrained model is again log-MMSE.
 
 Example:
     >>> import torch
@@ -41,7 +49,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..classical.noise_estimation import estimate_noise_psd
-from ..classical.spectral import TabulatedGain, decision_directed_gain
+from ..classical.spectral import _V_MAX, _V_MIN, TabulatedGain, decision_directed_gain
 from ..errors import ParameterError
 from .layers import StftFrontEnd, check_waveform, hop_aligned_length, mel_filterbank, mel_gain_to_linear
 from .registry import register_family
@@ -56,7 +64,8 @@ class NMMSEConfig:
     sample_rate: int = 16000
     n_fft: int = 512
     hop_length: int = 128
-    #: noise PSD tracker of the classical part: 'minstat' (Martin 2001) or 'mcra' (Cohen & Berdugo 2002).
+    #: noise PSD tracker of the classical part: 'minstat' (Martin 2001), 'mcra' (Cohen & Berdugo 2002)
+    #: or 'spp' (Gerkmann & Hendriks 2012).
     noise_estimator: str = "minstat"
     #: decision-directed smoothing and a priori SNR floor, as the logmmse method's defaults.
     alpha: float = 0.98
@@ -72,6 +81,16 @@ class NMMSEConfig:
     smooth_decay: float = 0.7
     #: the classical gain is clipped to [gain_floor, 1 - gain_floor] before its logit is taken.
     gain_floor: float = 1e-3
+    #: what the network corrects: 'correction' (the gain's logit) or 'xi' (the a priori SNR, Deep Xi).
+    output: str = "correction"
+    #: 'xi' output: mean and spread (dB) of the normal CDF that maps the a priori SNR to [0, 1]. Deep Xi
+    #: uses the training set's statistics; these are the default recipe's (200 mixtures: -19.2, 33.0 dB).
+    xi_mu_db: float = -19.0
+    xi_sigma_db: float = 33.0
+    #: 'xi' output: dB added to the estimated a priori SNR before the gain (not in the loss). The
+    #: cross-entropy's optimum is the mean of the mapped SNR, about the mean of xi in dB: when the
+    #: estimate is uncertain that is below the mean of xi itself, which the gain rule expects.
+    xi_bias_db: float = 0.0
 
 
 class NMMSE(nn.Module):
@@ -88,10 +107,14 @@ class NMMSE(nn.Module):
 
     def __init__(self, config: NMMSEConfig) -> None:
         super().__init__()
-        if config.noise_estimator not in ("minstat", "mcra"):
-            raise ParameterError(f"noise_estimator must be 'minstat' or 'mcra', got '{config.noise_estimator}'")
+        if config.noise_estimator not in ("minstat", "mcra", "spp"):
+            raise ParameterError(f"noise_estimator must be 'minstat', 'mcra' or 'spp', got '{config.noise_estimator}'")
         if not 0 < config.gain_floor < 0.5:
             raise ParameterError(f"gain_floor must be in (0, 0.5), got {config.gain_floor}")
+        if config.output not in ("correction", "xi"):
+            raise ParameterError(f"output must be 'correction' or 'xi', got '{config.output}'")
+        if config.xi_sigma_db <= 0:
+            raise ParameterError(f"xi_sigma_db must be > 0, got {config.xi_sigma_db}")
         self.config = config
         self.frontend = StftFrontEnd(config.n_fft, config.hop_length)
         n_freq = self.frontend.n_freq
@@ -107,6 +130,8 @@ class NMMSE(nn.Module):
             self.out.weight.zero_()
             self.out.bias.zero_()
         self._rule = TabulatedGain("logmmse")
+        # exp(E1(v) / 2) on the classical rule's log-v grid, for a differentiable log-MMSE gain of 'xi'
+        self.register_buffer("lsa_table", torch.tensor(self._rule.table, dtype=torch.float32), persistent=False)
         if config.smooth_frames > 1:
             w = config.smooth_decay ** torch.arange(config.smooth_frames - 1, -1, -1, dtype=torch.float32)
             self.register_buffer("smooth_kernel", (w / w.sum()).view(1, 1, -1), persistent=False)
@@ -118,20 +143,47 @@ class NMMSE(nn.Module):
         return hop_aligned_length(n, self.config.hop_length)
 
     @torch.no_grad()
-    def classical(self, power: Tensor) -> tuple[Tensor, Tensor]:
-        """Noise PSD and log-MMSE gain of a power spectrogram ``(B, F, N)``, computed in float64 NumPy."""
+    def classical(self, power: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Noise PSD, log-MMSE gain and decision-directed a priori SNR of a power spectrogram
+        ``(B, F, N)``, computed in float64 NumPy."""
         c = self.config
         p = power.detach().to("cpu", torch.float64).numpy()
         frame_period = c.hop_length / c.sample_rate
         noise = np.maximum(estimate_noise_psd(p, frame_period, c.noise_estimator), _EPS)
-        gain = decision_directed_gain(p, noise, self._rule, c.alpha, c.xi_min_db)
+        gain, xi = decision_directed_gain(p, noise, self._rule, c.alpha, c.xi_min_db, return_xi=True)
         as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(power.device, torch.float32)  # noqa: E731
-        return as_tensor(noise), as_tensor(gain)
+        return as_tensor(noise), as_tensor(gain), as_tensor(xi)
 
-    def mask_from_spec(self, spec: Tensor) -> Tensor:
-        """Real mask ``(B, F, N)`` in [0, 1] for a noisy STFT ``(B, F, N)``."""
+    def xi_probability(self, xi: Tensor) -> Tensor:
+        """Deep Xi's mapped a priori SNR ``Phi((10 log10 xi - mu) / sigma)`` in [0, 1]."""
+        c = self.config
+        xi_db = 10 * torch.log10(xi.clamp_min(1e-12))
+        return torch.special.ndtr((xi_db - c.xi_mu_db) / c.xi_sigma_db)
+
+    def xi_from_logit(self, z: Tensor) -> Tensor:
+        """The a priori SNR of mapped-SNR logits ``z`` (the inverse of ``logit(xi_probability)``)."""
+        c = self.config
+        p = torch.sigmoid(z).clamp(1e-6, 1 - 1e-6)
+        return 10 ** ((c.xi_mu_db + c.xi_sigma_db * torch.special.ndtri(p)) / 10)
+
+    def lsa_gain(self, xi: Tensor, gamma: Tensor) -> Tensor:
+        """The log-MMSE gain ``xi / (1 + xi) exp(E1(v) / 2)``, ``v = xi gamma / (1 + xi)``, with
+        ``exp(E1 / 2)`` interpolated from the classical rule's table (differentiable in ``xi``)."""
+        w = xi / (1 + xi)
+        v = (w * gamma).clamp(_V_MIN, _V_MAX)
+        n = self.lsa_table.numel()
+        lo, hi = np.log(_V_MIN), np.log(_V_MAX)
+        u = ((torch.log(v) - lo) * ((n - 1) / (hi - lo))).clamp(0, n - 1)
+        i = u.floor().long().clamp(max=n - 2)
+        frac = u - i
+        f = self.lsa_table[i] + frac * (self.lsa_table[i + 1] - self.lsa_table[i])
+        return w * f
+
+    def _analyse(self, spec: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Power, noise PSD and the network's raw output and base (gain or mapped-SNR logit),
+        each ``(B, F, N)``."""
         power = spec.real.square() + spec.imag.square()
-        noise, gain = self.classical(power)
+        noise, gain, xi = self.classical(power)
         floor = self.config.gain_floor
         logit = torch.logit(gain.clamp(floor, 1 - floor))
         log_p = torch.log10(power + _EPS)
@@ -148,7 +200,26 @@ class NMMSE(nn.Module):
             k = self.smooth_kernel.shape[-1]
             padded = F.pad(correction.reshape(b * f, 1, n), (k - 1, 0), mode="replicate")
             correction = F.conv1d(padded, self.smooth_kernel).reshape(b, f, n)
-        return torch.sigmoid(logit + correction)
+        if self.config.output == "xi":
+            base = torch.logit(self.xi_probability(xi).clamp(1e-6, 1 - 1e-6))
+        else:
+            base = logit
+        return power, noise, base, base + correction
+
+    def xi_logits(self, spec: Tensor) -> Tensor:
+        """'xi' output: the mapped a priori SNR logits ``(B, F, N)`` of a noisy STFT (the ``xi`` loss's input)."""
+        if self.config.output != "xi":
+            raise ParameterError("xi_logits needs a model with output = 'xi'")
+        return self._analyse(spec)[3]
+
+    def mask_from_spec(self, spec: Tensor) -> Tensor:
+        """Real mask ``(B, F, N)`` for a noisy STFT ``(B, F, N)`` (in [0, 1] for 'correction')."""
+        power, noise, _, z = self._analyse(spec)
+        if self.config.output == "xi":  # floored as the classical a priori SNR
+            c = self.config
+            xi = (self.xi_from_logit(z) * 10 ** (c.xi_bias_db / 10)).clamp_min(10 ** (c.xi_min_db / 10))
+            return self.lsa_gain(xi, power / noise)
+        return torch.sigmoid(z)
 
     def mask(self, noisy: Tensor) -> Tensor:
         """The mask of a waveform ``(B, 1, T)``: ``(B, F, N)`` real."""

@@ -30,7 +30,7 @@ from typing import Any, Callable, ContextManager
 import torch
 from torch import Tensor, nn
 
-from ..losses import LossFn, needs_noisy
+from ..losses import LossFn, needs_model, needs_noisy
 from ..losses.adversarial import discriminator_loss, feature_matching_loss, generator_loss
 from ..models.neural import forward_any_length
 
@@ -58,10 +58,12 @@ class StepContext:
 StepFn = Callable[[StepContext, Batch], dict[str, Tensor]]
 
 
-def reconstruction_terms(estimate: Tensor, target: Tensor, losses: dict[str, LossFn],
-                         noisy: Tensor | None = None) -> dict[str, Tensor]:
+def reconstruction_terms(estimate: Tensor | None, target: Tensor, losses: dict[str, LossFn],
+                         noisy: Tensor | None = None, model: nn.Module | None = None) -> dict[str, Tensor]:
     """Each named reconstruction loss of ``estimate`` against ``target``; losses marked
-    ``needs_noisy`` (e.g. the energy-conserving loss) also get the noisy input, ``fn(estimate, target, noisy)``.
+    ``needs_noisy`` (e.g. the energy-conserving loss) also get the noisy input, ``fn(estimate, target, noisy)``;
+    losses marked ``needs_model`` (Deep Xi's a priori SNR target) are ``fn(model, noisy, target)``
+    and need no estimate.
 
     Shape:
         estimate, target, noisy ``(batch, 1, time)`` -> ``{name: scalar}``.
@@ -74,6 +76,13 @@ def reconstruction_terms(estimate: Tensor, target: Tensor, losses: dict[str, Los
     """
     terms = {}
     for name, fn in losses.items():
+        if needs_model(fn):
+            if model is None or noisy is None:
+                raise ValueError(f"loss '{name}' needs the model and the noisy input; pass model= and noisy=")
+            terms[name] = fn(model, noisy, target)
+            continue
+        if estimate is None:
+            raise ValueError(f"loss '{name}' needs the model's estimate")
         if needs_noisy(fn):
             if noisy is None:
                 raise ValueError(f"loss '{name}' needs the noisy input; pass noisy=")
@@ -103,7 +112,7 @@ def weighted_total(terms: dict[str, Tensor], weights: dict[str, float]) -> Tenso
     return total
 
 
-def loss_view(model: nn.Module, *signals: Tensor) -> tuple[Tensor, ...]:
+def loss_view(model: nn.Module, *signals: Tensor | None) -> tuple[Tensor | None, ...]:
     """The signals as the model's losses see them: through ``model.loss_view`` when the model defines
     one (SEGAN computes its losses on pre-emphasised audio), else unchanged. A
     DistributedDataParallel wrapper is looked through.
@@ -113,7 +122,7 @@ def loss_view(model: nn.Module, *signals: Tensor) -> tuple[Tensor, ...]:
         torch.Size([1, 1, 2])
     """
     view = getattr(getattr(model, "module", model), "loss_view", None)
-    return signals if view is None else tuple(view(s) for s in signals)
+    return signals if view is None else tuple(s if s is None else view(s) for s in signals)
 
 
 def _detached(terms: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -128,9 +137,11 @@ def supervised_step(ctx: StepContext, batch: Batch) -> dict[str, Tensor]:
     """
     noisy, clean = batch
     with ctx.autocast():
-        estimate = forward_any_length(ctx.model, noisy, generator=ctx.generator)
+        estimate = None
+        if not all(needs_model(fn) for fn in ctx.losses.values()):  # Deep Xi's target needs no waveform
+            estimate = forward_any_length(ctx.model, noisy, generator=ctx.generator)
         estimate, clean, noisy = loss_view(ctx.model, estimate, clean, noisy)
-        terms = reconstruction_terms(estimate, clean, ctx.losses, noisy=noisy)
+        terms = reconstruction_terms(estimate, clean, ctx.losses, noisy=noisy, model=ctx.model)
         total = weighted_total(terms, ctx.weights)
     ctx.update("generator", total)
     return _detached({**terms, "loss": total})
@@ -176,7 +187,7 @@ def gan_step(ctx: StepContext, batch: Batch) -> dict[str, Tensor]:
         ctx.update("discriminator", d_loss)
         out["disc"] = d_loss
     with ctx.autocast():
-        terms = reconstruction_terms(estimate, clean, ctx.losses, noisy=noisy)
+        terms = reconstruction_terms(estimate, clean, ctx.losses, noisy=noisy, model=ctx.model)
         if adversarial:
             scores, features = _discriminate(ctx.disc, torch.cat([clean, estimate]), cond)
             _, fake = _split(scores, n)

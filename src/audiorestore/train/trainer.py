@@ -411,7 +411,8 @@ class Trainer:
                     with self.autocast():
                         est = self._valid_forward(noisy)
                     v_est, v_clean, v_noisy = loss_view(self.model, est, clean, noisy)
-                    terms = reconstruction_terms(v_est, v_clean, self.losses, noisy=v_noisy)
+                    with torch.no_grad():
+                        terms = reconstruction_terms(v_est, v_clean, self.losses, noisy=v_noisy, model=self.model)
                     terms["loss"] = weighted_total(terms, weights) if weights else torch.zeros(())
                     for k, v in terms.items():
                         # a loss named like a metric (si_sdr: the loss is its negative) is kept apart,
