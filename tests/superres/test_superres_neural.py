@@ -186,6 +186,9 @@ def test_shipped_upsampler_is_the_default_for_its_ratio(tiny_checkpoint, tmp_pat
     registry.add_model(ckpt, "sr_16to48_test", "tiny", "CC0", default=True, params={"keep_input_band": 0.6})
     assert registry.get("sr_16to48_test").params == {"keep_input_band": 0.6}
     assert get_method("auto").choose(16000, 48000).keep_input_band == 0.6
+    assert get_method("audiounet", checkpoint="sr_16to48_test").keep_input_band == 0.6  # by name, directly
+    assert get_method("audiounet", checkpoint="sr_16to48_test", keep_input_band=0.0).keep_input_band == 0.0
+    assert get_method("audiounet", checkpoint=str(ckpt)).keep_input_band == 0.0
     assert upsampler_from_checkpoint("sr_16to48_test", keep_input_band=0.0).keep_input_band == 0.0
     assert upsampler_from_checkpoint(str(ckpt)).keep_input_band == 0.0  # a file carries no such settings
     with pytest.raises(ParameterError, match="model name"):

@@ -73,10 +73,11 @@ class NeuralUpsampler(Upsampler):
     context_s: float = field(default=0.1, metadata=_doc("seconds of context on each side of a chunk"))
     interpolation: str = field(default="", metadata=_doc(
         "input interpolation: spline, sinc or linear; empty: the one the model was trained with"))
-    keep_input_band: float = field(default=0.0, metadata=_doc(
+    keep_input_band: float | None = field(default=None, metadata=_doc(
         "below this fraction of the input's Nyquist frequency the output is the input itself, sinc "
         "interpolated (a zero-phase FIR crossover, -6 dB there); the band the input has is never altered "
-        "by the network. 0: the network's whole output. A shipped model may set it (models.json params)"))
+        "by the network. 0: the network's whole output. Unset: a shipped model's own setting "
+        "(models.json params), else 0"))
 
     def __post_init__(self) -> None:
         if not self.checkpoint:
@@ -85,6 +86,10 @@ class NeuralUpsampler(Upsampler):
                                  f"(or checkpoint=PATH in Python)")
         if self.chunk_s <= 0 or self.context_s < 0:
             raise ParameterError(f"chunk_s must be > 0 and context_s >= 0, got {self.chunk_s}, {self.context_s}")
+        if self.keep_input_band is None:  # a shipped model called by name brings its own setting
+            from ..registry import shipped_params
+
+            self.keep_input_band = float(shipped_params(self.checkpoint).get("keep_input_band", 0.0))
         if not 0.0 <= self.keep_input_band < 1.0:
             raise ParameterError(f"keep_input_band must be in [0, 1), got {self.keep_input_band}")
         if self.interpolation and self.interpolation not in INTERPOLATIONS:
