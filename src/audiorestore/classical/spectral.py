@@ -145,6 +145,7 @@ class TabulatedGain:
         if kind not in ("logmmse", "mmse"):
             raise ValueError(f"kind must be 'logmmse' or 'mmse', got '{kind}'")
         self.kind = kind
+        self.v_min, self.v_max = _V_MIN, _V_MAX  # the tabulated range of v
         lo, hi = math.log(_V_MIN), math.log(_V_MAX)
         self._scale = (size - 1) / (hi - lo)    # table index per unit of log v
         self._offset = lo * self._scale

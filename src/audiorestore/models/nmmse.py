@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..classical.noise_estimation import estimate_noise_psd
-from ..classical.spectral import _V_MAX, _V_MIN, TabulatedGain, decision_directed_gain
+from ..classical.spectral import TabulatedGain, decision_directed_gain
 from ..errors import ParameterError
 from .layers import StftFrontEnd, check_waveform, hop_aligned_length, mel_filterbank, mel_gain_to_linear
 from .registry import register_family
@@ -170,9 +170,9 @@ class NMMSE(nn.Module):
         """The log-MMSE gain ``xi / (1 + xi) exp(E1(v) / 2)``, ``v = xi gamma / (1 + xi)``, with
         ``exp(E1 / 2)`` interpolated from the classical rule's table (differentiable in ``xi``)."""
         w = xi / (1 + xi)
-        v = (w * gamma).clamp(_V_MIN, _V_MAX)
+        v = (w * gamma).clamp(self._rule.v_min, self._rule.v_max)
         n = self.lsa_table.numel()
-        lo, hi = np.log(_V_MIN), np.log(_V_MAX)
+        lo, hi = np.log(self._rule.v_min), np.log(self._rule.v_max)
         u = ((torch.log(v) - lo) * ((n - 1) / (hi - lo))).clamp(0, n - 1)
         i = u.floor().long().clamp(max=n - 2)
         frac = u - i
@@ -180,8 +180,8 @@ class NMMSE(nn.Module):
         return w * f
 
     def _analyse(self, spec: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Power, noise PSD and the network's raw output and base (gain or mapped-SNR logit),
-        each ``(B, F, N)``."""
+        """Power, noise PSD, the classical base (the gain's logit, or the mapped a priori SNR's logit
+        for 'xi') and the base plus the network's correction, each ``(B, F, N)``."""
         power = spec.real.square() + spec.imag.square()
         noise, gain, xi = self.classical(power)
         floor = self.config.gain_floor
