@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 NoiseEstimator = Literal["silence", "minstat", "mcra", "spp"]
 NOISE_ESTIMATORS: tuple[str, ...] = ("silence", "minstat", "mcra", "spp")
+#: The estimators that track the noise from the noisy power alone (:func:`estimate_noise_psd`).
+TRACKERS: tuple[str, ...] = ("minstat", "mcra", "spp")
 
 #: Smallest value a PSD takes relative to the signal's mean power (keeps ratios finite on silence).
 _REL_FLOOR = 1e-12
@@ -58,6 +60,12 @@ def _normalise(power: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"expected a power spectrogram of shape (..., freq, frames), found shape {power.shape}")
     scale = np.mean(power, axis=(-2, -1), keepdims=True)
     return power / np.where(scale > 0, scale, 1.0), scale
+
+
+def hann_kernel(half_width: int) -> np.ndarray:
+    """Normalised Hann window of ``2 * half_width + 1`` taps (no zero end taps), for smoothing across bins."""
+    k = np.hanning(2 * half_width + 3)[1:-1]
+    return k / k.sum()
 
 
 def _frames_to_last(a: np.ndarray) -> np.ndarray:
@@ -327,8 +335,7 @@ def mcra(power: np.ndarray, frame_period_s: float, delta: float = 5.0, window_s:
     a_d = math.exp(-frame_period_s / noise_s)
     # eq. (6): frequency smoothing with a normalised Hann window of 2w+1 bins
     if freq_width > 0 and n_freq > 1:
-        b = np.hanning(2 * freq_width + 3)[1:-1]
-        b /= b.sum()
+        b = hann_kernel(freq_width)
         padded = np.pad(p_in, [(0, 0)] * (p_in.ndim - 2) + [(freq_width, freq_width), (0, 0)], mode="edge")
         s_f = sum(b[i] * padded[..., i:i + n_freq, :] for i in range(b.size))
     else:
@@ -415,4 +422,4 @@ def estimate_noise_psd(power: np.ndarray, frame_period_s: float, method: str = "
         return mcra(power, frame_period_s)
     if method == "spp":
         return spp_mmse(power, frame_period_s)
-    raise ValueError(f"noise estimator must be 'minstat', 'mcra' or 'spp' here, got '{method}'")
+    raise ValueError(f"noise estimator must be one of {', '.join(TRACKERS)} here, got '{method}'")

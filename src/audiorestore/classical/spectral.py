@@ -36,7 +36,8 @@ from scipy.special import exp1, expit, gamma as gamma_fn, i0e, i1e
 
 from ..dsp.stft import istft, stft
 from ..enhancer import Enhancer, register
-from .noise_estimation import NOISE_ESTIMATORS, estimate_noise_psd, leading_silence_psd, noise_psd_from_sample
+from .noise_estimation import (NOISE_ESTIMATORS, estimate_noise_psd, hann_kernel, leading_silence_psd,
+                               noise_psd_from_sample)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,11 @@ EXP_STD_DB = 10 * math.pi / (math.sqrt(6) * math.log(10))
 
 def _doc(text: str) -> dict:
     return {"doc": text}
+
+
+_NOISE_ESTIMATOR_DOC = _doc(
+    "noise PSD when no noise sample is given: 'silence' (leading silence), 'minstat' (Martin 2001), "
+    "'mcra' (Cohen & Berdugo 2002) or 'spp' (Gerkmann & Hendriks 2012)")
 
 
 def _db(power: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -326,9 +332,7 @@ class SpectralEnhancer(Enhancer):
     win_length: int | None = field(default=None, metadata=_doc("window length in samples (overrides win_ms)"))
     hop_length: int | None = field(default=None, metadata=_doc("frame step in samples (overrides hop_ms)"))
     window: str = field(default="hann", metadata=_doc("window (scipy.signal.get_window name)"))
-    noise_estimator: str = field(default="minstat", metadata=_doc(
-        "noise PSD when no noise sample is given: 'silence' (leading silence), 'minstat' (Martin 2001), "
-        "'mcra' (Cohen & Berdugo 2002) or 'spp' (Gerkmann & Hendriks 2012)"))
+    noise_estimator: str = field(default="minstat", metadata=_NOISE_ESTIMATOR_DOC)
     silence_s: float = field(default=0.25, metadata=_doc("leading noise-only duration for noise_estimator='silence'"))
 
     def __post_init__(self) -> None:
@@ -452,9 +456,7 @@ class LogMMSE(_DecisionDirected):
     # The default denoiser while no model ships: its noise tracker was chosen on the validation
     # mixtures (benchmarks/devset.py valid split, 32 files): PESQ-wb 1.511 with 'spp' against 1.440
     # with 'minstat' and 1.372 with 'mcra', STOI 0.862 / 0.863 / 0.855.
-    noise_estimator: str = field(default="spp", metadata=_doc(
-        "noise PSD when no noise sample is given: 'spp' (Gerkmann & Hendriks 2012, the default here), "
-        "'silence' (leading silence), 'minstat' (Martin 2001) or 'mcra' (Cohen & Berdugo 2002)"))
+    noise_estimator: str = field(default="spp", metadata=_NOISE_ESTIMATOR_DOC)
 
     def gain_rule(self) -> GainRule:
         return TabulatedGain("logmmse")
@@ -476,7 +478,8 @@ def om_lsa_gain(power: np.ndarray, noise_psd: np.ndarray, alpha: float = 0.92, x
 
     Per frame, vectorised over bins:
 
-    * decision-directed a priori SNR with the speech-present gain ``G_H1`` (eq. 32), floored at ``xi_min``;
+    * decision-directed a priori SNR with the speech-present gain ``G_H1`` (eq. 32), floored at ``xi_min``:
+      the recursion of :func:`decision_directed_gain` with the log-MMSE rule, which also gives ``G_H1``;
     * its recursive average ``zeta`` (``beta``, eq. 26), averaged over ``2 local_bins + 1`` and
       ``2 global_bins + 1`` bins with Hann windows and over the whole frame: three "speech is likely"
       indicators ramping from ``zeta_min`` to ``zeta_max`` (eqs. 27-30; the frame indicator is relative
@@ -490,46 +493,30 @@ def om_lsa_gain(power: np.ndarray, noise_psd: np.ndarray, alpha: float = 0.92, x
     """
     power = np.asarray(power, dtype=np.float64)
     gamma = np.maximum(_ratio(power, np.broadcast_to(noise_psd, power.shape)), _TINY)
-    lead = power.shape[:-2]
-    n_freq, n_frames = power.shape[-2:]
-    g_t = np.ascontiguousarray(np.moveaxis(gamma, -1, 0))  # (frames, ..., freq)
-    rule = TabulatedGain("logmmse")
-    xi_min, g_min = 10.0 ** (xi_min_db / 10), 10.0 ** (gain_min_db / 20)
+    g_h1, xi = decision_directed_gain(power, noise_psd, TabulatedGain("logmmse"), alpha, xi_min_db, return_xi=True)
     z_min, z_max = 10.0 ** (zeta_min_db / 10), 10.0 ** (zeta_max_db / 10)
     p_min, p_max = 10.0 ** (peak_min_db / 10), 10.0 ** (peak_max_db / 10)
-
-    def hann(half: int) -> np.ndarray:
-        w = np.hanning(2 * half + 3)[1:-1]
-        return w / w.sum()
-
-    w_local, w_global = hann(local_bins), hann(global_bins)
-    smooth = lambda z, w: ndimage.convolve1d(z, w, axis=-1, mode="nearest")  # noqa: E731
-    out = np.empty_like(g_t)
-    zeta = np.zeros(lead + (n_freq,))
-    zeta_frame_prev = np.zeros(lead)
-    zeta_peak = np.full(lead, p_min)
-    g_h1_prev = np.ones(lead + (n_freq,))
-    for t in range(n_frames):
-        gm = g_t[t]
-        ml = np.maximum(gm - 1.0, 0.0)
-        xi = ml if t == 0 else alpha * g_h1_prev ** 2 * g_t[t - 1] + (1 - alpha) * ml
-        xi = np.maximum(xi, xi_min)
-        zeta = beta * zeta + (1 - beta) * xi if t else xi.copy()
-        p_local = _presence_ramp(smooth(zeta, w_local), z_min, z_max)
-        p_global = _presence_ramp(smooth(zeta, w_global), z_min, z_max)
-        zeta_frame = zeta.mean(axis=-1)
-        rising = zeta_frame > zeta_frame_prev
-        zeta_peak = np.where(rising, np.clip(zeta_frame, p_min, p_max), zeta_peak)
-        mu = _presence_ramp(zeta_frame / zeta_peak, z_min, z_max)
-        p_frame = np.where(zeta_frame <= z_min, 0.0, np.where(rising, 1.0, mu))
-        zeta_frame_prev = zeta_frame
-        q = np.minimum(1.0 - p_local * p_global * p_frame[..., None], q_max)
-        v = xi * gm / (1.0 + xi)
-        presence = 1.0 / (1.0 + q / (1.0 - q) * (1.0 + xi) * np.exp(-np.minimum(v, 700.0)))
-        g_h1 = rule(xi, gm)
-        g_h1_prev = g_h1
-        out[t] = g_h1 ** presence * g_min ** (1.0 - presence)
-    return np.moveaxis(out, 0, -1)
+    # eq. (26): recursive average over frames, started at the first frame's value
+    zeta = lfilter([1 - beta], [1, -beta], xi, axis=-1, zi=beta * xi[..., :1])[0]
+    p_local = _presence_ramp(ndimage.convolve1d(zeta, hann_kernel(local_bins), axis=-2, mode="nearest"), z_min, z_max)
+    p_global = _presence_ramp(ndimage.convolve1d(zeta, hann_kernel(global_bins), axis=-2, mode="nearest"),
+                              z_min, z_max)
+    # eqs. (28)-(30): the frame indicator, relative to the last rise of the frame's mean
+    zeta_frame = zeta.mean(axis=-2)                          # (..., frames)
+    p_frame = np.empty_like(zeta_frame)
+    prev = np.zeros(zeta_frame.shape[:-1])
+    peak = np.full(zeta_frame.shape[:-1], p_min)
+    for t in range(zeta_frame.shape[-1]):
+        z = zeta_frame[..., t]
+        rising = z > prev
+        peak = np.where(rising, np.clip(z, p_min, p_max), peak)
+        mu = _presence_ramp(z / peak, z_min, z_max)
+        p_frame[..., t] = np.where(z <= z_min, 0.0, np.where(rising, 1.0, mu))
+        prev = z
+    q = np.minimum(1.0 - p_local * p_global * p_frame[..., None, :], q_max)
+    v = xi * gamma / (1.0 + xi)
+    presence = 1.0 / (1.0 + q / (1.0 - q) * (1.0 + xi) * np.exp(-np.minimum(v, 700.0)))
+    return g_h1 ** presence * (10.0 ** (gain_min_db / 20)) ** (1.0 - presence)
 
 
 @register

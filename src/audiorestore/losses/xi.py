@@ -46,7 +46,10 @@ class XiTargetLoss(nn.Module):
 
     def target(self, model: nn.Module, noisy: Tensor, target: Tensor) -> Tensor:
         """The true mapped a priori SNR ``(B, F, N)`` of the mixture ``noisy`` of speech ``target``."""
-        spec_y, spec_s = model.frontend.stft(noisy), model.frontend.stft(target)
+        return self._mapped_snr(model, model.frontend.stft(noisy), target)
+
+    def _mapped_snr(self, model: nn.Module, spec_y: Tensor, target: Tensor) -> Tensor:
+        spec_s = model.frontend.stft(target)
         spec_d = spec_y - spec_s
         speech = spec_s.real.square() + spec_s.imag.square()
         noise = spec_d.real.square() + spec_d.imag.square()
@@ -58,7 +61,8 @@ class XiTargetLoss(nn.Module):
             raise ParameterError(f"the xi loss needs a model with xi_logits (nmmse with output = 'xi'), "
                                  f"got {type(model).__name__}")
         check_pair(noisy, target)
-        logits = model.xi_logits(model.frontend.stft(noisy))
+        spec_y = model.frontend.stft(noisy)
+        logits = model.xi_logits(spec_y)
         with torch.no_grad():
-            goal = self.target(model, noisy, target)
+            goal = self._mapped_snr(model, spec_y, target)
         return F.binary_cross_entropy_with_logits(logits, goal)

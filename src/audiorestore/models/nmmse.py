@@ -48,7 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..classical.noise_estimation import estimate_noise_psd
+from ..classical.noise_estimation import TRACKERS, estimate_noise_psd
 from ..classical.spectral import TabulatedGain, decision_directed_gain
 from ..errors import ParameterError
 from .layers import StftFrontEnd, check_waveform, hop_aligned_length, mel_filterbank, mel_gain_to_linear
@@ -107,8 +107,8 @@ class NMMSE(nn.Module):
 
     def __init__(self, config: NMMSEConfig) -> None:
         super().__init__()
-        if config.noise_estimator not in ("minstat", "mcra", "spp"):
-            raise ParameterError(f"noise_estimator must be 'minstat', 'mcra' or 'spp', got '{config.noise_estimator}'")
+        if config.noise_estimator not in TRACKERS:
+            raise ParameterError(f"noise_estimator must be one of {', '.join(TRACKERS)}, got '{config.noise_estimator}'")
         if not 0 < config.gain_floor < 0.5:
             raise ParameterError(f"gain_floor must be in (0, 0.5), got {config.gain_floor}")
         if config.output not in ("correction", "xi"):
