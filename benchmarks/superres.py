@@ -144,7 +144,8 @@ def find_checkpoints(root: Path) -> dict[str, list[Method]]:
             print(f"skip {p}: trained for {ratio[0]} -> {ratio[1]} Hz, not a benchmark ratio", file=sys.stderr)
             continue
         exp = p.parent.parent.name if p.parent.name == "checkpoints" else p.parent.name
-        n = sum(int(np.prod(v.shape)) for v in pkg["state_dict"].values() if hasattr(v, "shape"))
+        states = [pkg["state_dict"]] + ([pkg["envelope"]["state_dict"]] if "envelope" in pkg else [])
+        n = sum(int(np.prod(v.shape)) for sd in states for v in sd.values() if hasattr(v, "shape"))
         digest = hashlib.sha256(p.read_bytes()).hexdigest()[:10]
         keep = float(shipped.get(p.resolve(), {}).get("keep_input_band", 0.0))  # a shipped model's own setting
         found.setdefault(set_name, []).append(Method(f"{fam} ({exp})", fam, str(p), n, digest, keep))

@@ -12,7 +12,11 @@ Pipeline (as in Kuleshov et al. 2017, Sec. 3, and the papers that follow it):
    receptive field is far below the default context, chunked output equals whole-signal output to
    float precision; TFiLM's LSTM spans the whole chunk, so there the two differ slightly. Memory is
    bounded by the chunk, not by the signal length;
-3. the result is resampled (sinc) from the model's rate to ``target_rate`` when they differ.
+3. with ``keep_input_band`` > 0 the band the input has is taken from the input itself (sinc), and
+   where the checkpoint carries a spectral-envelope corrector (``pkg["envelope"]``,
+   :mod:`audiorestore.superres.envelope`) the level of the added band is corrected by it
+   (``envelope=False`` skips it);
+4. the result is resampled (sinc) from the model's rate to ``target_rate`` when they differ.
 
 A model is trained for one target rate and one input bandwidth (``config.input_rate / 2``). Other
 ratios run, with a warning, but outside what the model learnt: an input narrower than trained (8 kHz
@@ -45,6 +49,7 @@ from ..dsp.resample import resample
 from ..enhancer import Upsampler, register
 from ..errors import AudioRestoreError, ParameterError
 from .baselines import INTERPOLATIONS, interpolate
+from .envelope import apply_envelope, envelope_from_package
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +83,9 @@ class NeuralUpsampler(Upsampler):
         "interpolated (a zero-phase FIR crossover, -6 dB there); the band the input has is never altered "
         "by the network. 0: the network's whole output. Unset: a shipped model's own setting "
         "(models.json params), else 0"))
+    envelope: bool = field(default=True, metadata=_doc(
+        "apply the checkpoint's spectral-envelope corrector to the added band, where it has one "
+        "(audiorestore.superres.envelope); false: the network's output as it is"))
 
     def __post_init__(self) -> None:
         if not self.checkpoint:
@@ -109,6 +117,13 @@ class NeuralUpsampler(Upsampler):
             raise ParameterError(f"cannot load {fam} model ({' '.join(str(exc).split())[:200]})",
                                  self.checkpoint) from None
         self._family_name = fam
+        self._envelope = None
+        if self.envelope and "envelope" in pkg:
+            self._envelope = envelope_from_package(pkg["envelope"])
+            if self._envelope.config.sample_rate != int(self._model.config.sample_rate):
+                raise ParameterError("the checkpoint's envelope corrector runs at "
+                                     f"{self._envelope.config.sample_rate} Hz, its network at "
+                                     f"{self._model.config.sample_rate} Hz", self.checkpoint)
         cfg = self._model.config
         self.model_rate: int = int(cfg.sample_rate)
         self.model_input_rate: int = int(cfg.input_rate)
@@ -144,6 +159,8 @@ class NeuralUpsampler(Upsampler):
             # the input band as sinc brings it (spline errs near its Nyquist): the network's input if sinc
             exact = x if kind == "sinc" else interpolate(audio, sample_rate, self.model_rate, "sinc")
             y = keep_input_band(y, exact, self.model_rate, self.keep_input_band * sample_rate / 2)
+        if self._envelope is not None:
+            y = apply_envelope(self._envelope, y)
         if target_rate != self.model_rate:
             y = resample(y, self.model_rate, target_rate)
         return y
@@ -197,7 +214,8 @@ class NeuralUpsampler(Upsampler):
 
     def params(self) -> dict[str, Any]:
         return {"checkpoint": self.checkpoint, "device": self.device, "chunk_s": self.chunk_s,
-                "context_s": self.context_s, "interpolation": self._interp, "keep_input_band": self.keep_input_band}
+                "context_s": self.context_s, "interpolation": self._interp, "keep_input_band": self.keep_input_band,
+                "envelope": self._envelope is not None}
 
 
 def keep_input_band(output: np.ndarray, interpolated: np.ndarray, sample_rate: int, cutoff_hz: float,
@@ -272,6 +290,8 @@ class AutoUpsampler(Upsampler):
     citation = "see the shipped models' cards (audiorestore/pretrained/*.md)"
 
     device: str = field(default="cpu", metadata=_doc("torch device for the neural models"))
+    envelope: bool = field(default=True, metadata=_doc(
+        "apply a shipped model's spectral-envelope corrector where it has one; false: its network alone"))
 
     def __post_init__(self) -> None:
         self._cache: dict[tuple[int, int], Upsampler] = {}
@@ -289,14 +309,14 @@ class AutoUpsampler(Upsampler):
                 self._cache[key] = SincUpsampler()
             else:
                 log.info("using the shipped model %s for %d -> %d Hz", entry.name, *key)
-                self._cache[key] = upsampler_from_checkpoint(entry.name, device=self.device)
+                self._cache[key] = upsampler_from_checkpoint(entry.name, device=self.device, envelope=self.envelope)
         return self._cache[key]
 
     def upsample(self, audio: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
         return self.choose(sample_rate, target_rate).upsample(audio, sample_rate, target_rate)
 
     def params(self) -> dict[str, Any]:
-        return {"device": self.device}
+        return {"device": self.device, "envelope": self.envelope}
 
 
 def upsampler_from_checkpoint(checkpoint: str | Path, **params: Any) -> NeuralUpsampler:
