@@ -145,22 +145,22 @@ def apply_envelope(net: EnvelopeNet, x: np.ndarray, block_frames: int = 2048) ->
         ``(channels, time)`` -> ``(channels, time)`` float32.
     """
     c = net.config
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"expected (channels, time), found shape {x.shape}")
     hop, n = c.hop_length, x.shape[-1]
     ctx = net.context_frames + -(-c.n_fft // hop) + 1   # frames of context each side
-    out = np.empty_like(x)
+    out = np.empty(x.shape, dtype=np.float32)
     for s in range(0, max(n, 1), block_frames * hop):
         e = min(n, s + block_frames * hop)
         a, b = max(0, s - ctx * hop), min(n, e + ctx * hop)
-        seg = x[:, a:b]
+        seg = x[:, a:b].astype(np.float64)
         spec = stft(seg, n_fft=c.n_fft, hop_length=hop, window="hann")   # (C, F, N)
         log_power = torch.from_numpy(np.log10(np.abs(spec) ** 2 + 1e-30)).float()
         gain = net(log_power).double().numpy()
         y = istft(spec * 10.0 ** (gain / 2), hop_length=hop, window="hann", length=seg.shape[-1])
         out[:, s:e] = y[:, s - a:e - a]
-    return out.astype(np.float32)
+    return out
 
 
 __all__ = ["EnvelopeConfig", "EnvelopeNet", "envelope_lsd_loss", "envelope_from_package", "apply_envelope",
