@@ -43,6 +43,7 @@ from audiorestore.dsp.stft import stft  # noqa: E402
 from audiorestore.metrics.spectral import LSD_FLOOR  # noqa: E402
 from audiorestore.registry import resolve  # noqa: E402
 from audiorestore.simulate.lowpass import lowpass_decimate  # noqa: E402
+from audiorestore.simulate.noise import colored_noise  # noqa: E402
 from audiorestore.superres import upsampler_from_checkpoint  # noqa: E402
 from audiorestore.superres.envelope import EnvelopeConfig, EnvelopeNet, config_to_dict, envelope_lsd_loss  # noqa: E402
 from audiorestore.train.checkpoint import load_package  # noqa: E402
@@ -50,11 +51,15 @@ from audiorestore.train.checkpoint import load_package  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 
 
-def split_files(root: Path, corpus: str) -> tuple[list[Path], list[Path]]:
-    """(train, valid) files of ``corpus`` (a glob under ``root``) by recipes/splits.toml."""
+def split_files(root: Path, corpus: str, valid: list[str] | None = None,
+                exclude: list[str] | None = None) -> tuple[list[Path], list[Path]]:
+    """(train, valid) files of ``corpus`` (a glob under ``root``): by recipes/splits.toml, or by the
+    ``valid`` and ``exclude`` glob patterns (relative to ``root``) where given."""
     splits = tomllib.loads((REPO / "recipes" / "splits.toml").read_text())
     held = [p for sec in ("test", "never_train") for p in splits.get(sec, {}).get("speech", [])]
     valid_pat = splits["valid"]["speech"]
+    if valid is not None:
+        valid_pat, held = list(valid), list(exclude or [])
     files = sorted(root.glob(corpus))
     rel = [f.relative_to(root).as_posix() for f in files]
     valid = [f for f, r in zip(files, rel) if any(fnmatch.fnmatch(r, p) for p in valid_pat)]
@@ -85,7 +90,9 @@ def build_cache(args, up, rate: int, in_rate: int, cfg: EnvelopeConfig) -> dict[
         arrs = [z[f"a{i}"] for i in range(len(z.files) - 1)]
         print(f"cache: {path} ({n_tr} training, {len(arrs) // 2 - n_tr} validation files)", flush=True)
         return {"train": arrs[: 2 * n_tr], "valid": arrs[2 * n_tr:]}
-    train, valid = split_files(args.data, args.corpus)
+    train, valid = split_files(args.data, args.corpus, args.valid, args.exclude)
+    if not train or not valid:
+        sys.exit(f"train_envelope: {len(train)} training and {len(valid)} validation files under {args.data}")
     rng = np.random.default_rng(args.seed)
     train = [train[i] for i in sorted(rng.choice(len(train), size=min(args.files, len(train)), replace=False))]
     valid = valid[:: max(1, len(valid) // args.valid_files)][: args.valid_files]
@@ -96,6 +103,11 @@ def build_cache(args, up, rate: int, in_rate: int, cfg: EnvelopeConfig) -> dict[
     for split, files in (("train", train), ("valid", valid)):
         for i, f in enumerate(files):
             ref = io.read(f, sample_rate=rate, mono=True)[0][0].astype(np.float64)
+            if args.noise_floor_fraction and rng.random() < args.noise_floor_fraction:
+                # a white or pink floor below the file's RMS, on both sides (as data.noise_floor_* in training)
+                color = "white" if rng.random() < 0.5 else "pink"
+                level = rng.uniform(*args.noise_floor_db)
+                ref = ref + colored_noise(color, ref.size, rng) * np.sqrt(np.mean(ref ** 2)) * 10 ** (level / 20)
             params = dict(PROTOCOL_FILTER)
             if split == "train":
                 if rng.random() >= 0.5:
@@ -128,6 +140,13 @@ def main() -> None:
     p.add_argument("--data", type=Path, required=True, help="data root (../shared/data)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--corpus", default="speech/ravdess_48k/*/*.flac", help="full-band files (glob under --data)")
+    p.add_argument("--valid", nargs="+", help="validation files (glob patterns under --data); default: "
+                   "recipes/splits.toml's valid speech")
+    p.add_argument("--exclude", nargs="*", default=[], help="with --valid: files never read (test pieces)")
+    p.add_argument("--noise-floor-db", type=float, nargs=2, default=[-70.0, -40.0], metavar=("LOW", "HIGH"),
+                   help="level of the added noise floor relative to the file's RMS (dB)")
+    p.add_argument("--noise-floor-fraction", type=float, default=0.0,
+                   help="share of the files (training and validation) given a noise floor")
     p.add_argument("--keep-input-band", type=float, default=0.7, help="the network's keep_input_band")
     p.add_argument("--files", type=int, default=960, help="training files drawn (cache size)")
     p.add_argument("--valid-files", type=int, default=24)

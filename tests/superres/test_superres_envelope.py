@@ -178,3 +178,20 @@ def test_cli_default_upsampler_runs_the_shipped_corrector_and_can_skip_it(tmp_pa
     assert np.abs(a - b).max() > 1e-4
     assert main(["upsample", str(tmp_path / "low.wav"), "-o", str(tmp_path / "x.wav"), "--rate", "48000", "-q",
                  "--set", "envelope=maybe"]) == 2
+
+
+def test_training_script_takes_its_own_split_and_noise_floor(tiny_checkpoint, tmp_path) -> None:
+    """--valid / --exclude replace splits.toml (a non-speech corpus); --noise-floor-fraction adds a floor."""
+    ckpt = tiny_checkpoint("audiounet")
+    rate = int(torch.load(ckpt, weights_only=True)["config"]["sample_rate"])
+    for i, name in enumerate(("a", "b", "c", "valid_piece", "test_piece")):
+        sf.write(tmp_path / f"{name}.flac", 0.3 * harmonic_tone(rate // 2, rate, f0_hz=220.0 + 30 * i), rate)
+    cmd = [sys.executable, str(REPO / "recipes" / "train_envelope.py"), str(ckpt), "--data", str(tmp_path),
+           "--corpus", "*.flac", "--valid", "valid_*", "--exclude", "test_*", "--noise-floor-fraction", "1",
+           "--out", str(tmp_path / "env"), "--steps", "20", "--eval-every", "10", "--crop", "8", "--batch", "4",
+           "--lr", "3e-3", "--channels", "8"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert "3 training and 1 validation files" in res.stdout, res.stdout + res.stderr[-2000:]
+    bad = subprocess.run(cmd[:5] + ["--corpus", "*.wav", "--out", str(tmp_path / "none")], capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode != 0 and "0 training and 0 validation files" in bad.stderr
