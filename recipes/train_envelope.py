@@ -51,16 +51,16 @@ from audiorestore.train.checkpoint import load_package  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 
 
-def split_files(root: Path, corpus: str, valid: list[str] | None = None,
+def split_files(root: Path, corpus: list[str], valid: list[str] | None = None,
                 exclude: list[str] | None = None) -> tuple[list[Path], list[Path]]:
-    """(train, valid) files of ``corpus`` (a glob under ``root``): by recipes/splits.toml, or by the
+    """(train, valid) files of ``corpus`` (globs under ``root``): by recipes/splits.toml, or by the
     ``valid`` and ``exclude`` glob patterns (relative to ``root``) where given."""
     splits = tomllib.loads((REPO / "recipes" / "splits.toml").read_text())
     held = [p for sec in ("test", "never_train") for p in splits.get(sec, {}).get("speech", [])]
     valid_pat = splits["valid"]["speech"]
     if valid is not None:
         valid_pat, held = list(valid), list(exclude or [])
-    files = sorted(root.glob(corpus))
+    files = sorted({f for pattern in corpus for f in root.glob(pattern)})
     rel = [f.relative_to(root).as_posix() for f in files]
     valid = [f for f, r in zip(files, rel) if any(fnmatch.fnmatch(r, p) for p in valid_pat)]
     train = [f for f, r in zip(files, rel) if not any(fnmatch.fnmatch(r, p) for p in valid_pat + held)]
@@ -139,7 +139,8 @@ def main() -> None:
     p.add_argument("checkpoint", help="a super-resolution checkpoint (.pt) or shipped model name")
     p.add_argument("--data", type=Path, required=True, help="data root (../shared/data)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--corpus", default="speech/ravdess_48k/*/*.flac", help="full-band files (glob under --data)")
+    p.add_argument("--corpus", nargs="+", default=["speech/ravdess_48k/*/*.flac"],
+                   help="full-band files (globs under --data): those the network was trained on")
     p.add_argument("--valid", nargs="+", help="validation files (glob patterns under --data); default: "
                    "recipes/splits.toml's valid speech")
     p.add_argument("--exclude", nargs="*", default=[], help="with --valid: files never read (test pieces)")
