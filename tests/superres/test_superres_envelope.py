@@ -128,6 +128,15 @@ def test_corrector_at_another_rate_is_refused(tiny_checkpoint, tmp_path) -> None
         upsampler_from_checkpoint(str(bad))
 
 
+def test_damaged_corrector_entry_gives_a_clear_error(tiny_checkpoint, tmp_path) -> None:
+    ckpt = tiny_checkpoint("audiounet")
+    pkg = torch.load(ckpt, weights_only=True)
+    pkg["envelope"] = {"config": {"sample_rate": int(pkg["config"]["sample_rate"])}, "state_dict": {}}
+    torch.save(pkg, tmp_path / "damaged.pt")
+    with pytest.raises(ParameterError, match="cannot load the checkpoint's envelope corrector"):
+        upsampler_from_checkpoint(str(tmp_path / "damaged.pt"))
+
+
 def test_bad_config_is_refused() -> None:
     with pytest.raises(ParameterError, match="start_hz"):
         EnvelopeConfig(sample_rate=16000, start_hz=9000.0)

@@ -119,7 +119,13 @@ class NeuralUpsampler(Upsampler):
         self._family_name = fam
         self._envelope = None
         if self.envelope and "envelope" in pkg:
-            self._envelope = envelope_from_package(pkg["envelope"])
+            try:
+                self._envelope = envelope_from_package(pkg["envelope"])
+            except AudioRestoreError:
+                raise
+            except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # a damaged or foreign entry
+                raise ParameterError(f"cannot load the checkpoint's envelope corrector "
+                                     f"({' '.join(str(exc).split())[:200]})", self.checkpoint) from None
             if self._envelope.config.sample_rate != int(self._model.config.sample_rate):
                 raise ParameterError("the checkpoint's envelope corrector runs at "
                                      f"{self._envelope.config.sample_rate} Hz, its network at "
