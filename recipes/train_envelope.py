@@ -158,6 +158,9 @@ def main() -> None:
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--channels", type=int, default=96)
+    p.add_argument("--high-bands", type=int, default=16, help="mel bands (gains) above the start frequency")
+    p.add_argument("--dilations", type=int, nargs="+", default=[1, 2, 4, 8, 1],
+                   help="dilations of the convolutions over frames (receptive field)")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
@@ -165,7 +168,8 @@ def main() -> None:
     mcfg = pkg["config"]
     rate, in_rate = int(mcfg["sample_rate"]), int(mcfg["input_rate"])
     cfg = EnvelopeConfig(sample_rate=rate, start_hz=args.keep_input_band * in_rate / 2 if args.keep_input_band
-                         else 0.8 * in_rate / 2, channels=args.channels)
+                         else 0.8 * in_rate / 2, channels=args.channels, high_bands=args.high_bands,
+                         dilations=list(args.dilations))
     up = upsampler_from_checkpoint(args.checkpoint, keep_input_band=args.keep_input_band, envelope=False)
     cache = build_cache(args, up, rate, in_rate, cfg)
     train = list(zip(cache["train"][::2], cache["train"][1::2]))
