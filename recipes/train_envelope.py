@@ -24,6 +24,7 @@ filter, their own level) and the best state is kept. ``OUT/best.pt`` is the inpu
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fnmatch
 import json
 import os
@@ -38,14 +39,13 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from audiorestore import io  # noqa: E402
-from audiorestore.data.superres import PROTOCOL_FILTER, random_filter_stage  # noqa: E402
+from audiorestore.data.superres import PROTOCOL_FILTER, decimate_with, random_filter_stage  # noqa: E402
 from audiorestore.dsp.stft import stft  # noqa: E402
 from audiorestore.metrics.spectral import LSD_FLOOR  # noqa: E402
 from audiorestore.registry import resolve  # noqa: E402
-from audiorestore.simulate.lowpass import lowpass_decimate  # noqa: E402
 from audiorestore.simulate.noise import colored_noise  # noqa: E402
 from audiorestore.superres import upsampler_from_checkpoint  # noqa: E402
-from audiorestore.superres.envelope import EnvelopeConfig, EnvelopeNet, config_to_dict, envelope_lsd_loss  # noqa: E402
+from audiorestore.superres.envelope import EnvelopeConfig, EnvelopeNet, envelope_lsd_loss  # noqa: E402
 from audiorestore.train.checkpoint import load_package  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,15 +67,9 @@ def split_files(root: Path, corpus: list[str], valid: list[str] | None = None,
     return train, valid
 
 
-def band_limit(x: np.ndarray, rate: int, in_rate: int, params: dict) -> np.ndarray:
-    p = {**PROTOCOL_FILTER, **params}
-    return lowpass_decimate(x, rate, in_rate, p["kind"], int(p["order"]), float(p["ripple_db"]),
-                            float(p["stopband_db"]), bool(p["zero_phase"]), p["cutoff_ratio"])
-
-
 def spectra(up, ref: np.ndarray, rate: int, in_rate: int, params: dict, n_fft: int, hop: int):
     """(output power, reference log power), each (F, N) float32."""
-    low = band_limit(ref, rate, in_rate, params)
+    low = decimate_with(ref, rate, in_rate, params)
     est = up.upsample(low[None].astype(np.float32), in_rate, rate)[0].astype(np.float64)
     e = np.abs(stft(est, n_fft=n_fft, hop_length=hop, window="hann")) ** 2
     r = np.log10(np.abs(stft(ref, n_fft=n_fft, hop_length=hop, window="hann")) ** 2 + LSD_FLOOR)
@@ -129,7 +123,7 @@ def evaluate(net: EnvelopeNet, pairs: list[np.ndarray]) -> float:
     with torch.no_grad():
         for e, r in zip(pairs[::2], pairs[1::2]):
             e_t, r_t = torch.from_numpy(e)[None], torch.from_numpy(r)[None]
-            gain = net(torch.log10(e_t + 1e-30))
+            gain = net(e_t)
             vals.append(float(envelope_lsd_loss(gain, e_t, r_t)))
     return float(np.mean(vals))
 
@@ -191,7 +185,7 @@ def main() -> None:
         n = min(x.shape[1] for x in es)
         e_t = torch.from_numpy(np.stack([x[:, :n] for x in es]))
         r_t = torch.from_numpy(np.stack([x[:, :n] for x in rs]))
-        loss = envelope_lsd_loss(net(torch.log10(e_t + 1e-30)), e_t, r_t)
+        loss = envelope_lsd_loss(net(e_t), e_t, r_t)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -209,7 +203,7 @@ def main() -> None:
     if best_state is None:
         print("the corrector never beat the network alone on validation: nothing written", file=sys.stderr)
         sys.exit(1)
-    pkg["envelope"] = {"config": config_to_dict(cfg), "state_dict": best_state,
+    pkg["envelope"] = {"config": dataclasses.asdict(cfg), "state_dict": best_state,
                        "train": {"steps": args.steps, "files": len(train), "valid_lsd": best,
                                  "keep_input_band": args.keep_input_band, "seed": args.seed}}
     tmp = args.out / "best.pt.tmp"

@@ -153,8 +153,8 @@ class TabulatedGain:
         self.kind = kind
         self.v_min, self.v_max = _V_MIN, _V_MAX  # the tabulated range of v
         lo, hi = math.log(_V_MIN), math.log(_V_MAX)
-        self._scale = (size - 1) / (hi - lo)    # table index per unit of log v
-        self._offset = lo * self._scale
+        self.index_scale = (size - 1) / (hi - lo)    # table index of v: log(v) * index_scale - index_offset
+        self.index_offset = lo * self.index_scale
         self._last = float(size - 1)
         v = np.exp(np.linspace(lo, hi, size))
         if kind == "logmmse":
@@ -166,8 +166,8 @@ class TabulatedGain:
     def lookup(self, v: np.ndarray) -> np.ndarray:
         """The tabulated function at ``v > 0`` (linear in log v between nodes, clamped at the ends)."""
         u = np.log(v)
-        u *= self._scale
-        u -= self._offset
+        u *= self.index_scale
+        u -= self.index_offset
         np.maximum(u, 0.0, out=u)
         np.minimum(u, self._last, out=u)
         i = u.astype(np.intp)

@@ -86,6 +86,18 @@ def random_filter_stage(input_rate: int, spec: dict[str, Any] | None = None) -> 
         raise ParameterError(f"lowpass_decimate: {exc}") from None
 
 
+def decimate_with(x: np.ndarray, sample_rate: int, input_rate: int, params: dict[str, Any]) -> np.ndarray:
+    """Low-pass + decimate ``x`` to ``input_rate`` with the filter ``params`` (keys of
+    :data:`PROTOCOL_FILTER`; missing ones from it): the low-rate signal an upsampler is given.
+
+    Shape:
+        ``(..., time)`` -> ``(..., round(time * input_rate / sample_rate))``.
+    """
+    p = {**PROTOCOL_FILTER, **params}
+    return lowpass_decimate(x, sample_rate, input_rate, p["kind"], int(p["order"]), float(p["ripple_db"]),
+                            float(p["stopband_db"]), bool(p["zero_phase"]), p["cutoff_ratio"])
+
+
 def band_limit(x: np.ndarray, sample_rate: int, input_rate: int, params: dict[str, Any],
                interpolation: str = "spline") -> np.ndarray:
     """Low-pass + decimate ``x`` to ``input_rate`` with the filter ``params`` (keys of
@@ -100,10 +112,7 @@ def band_limit(x: np.ndarray, sample_rate: int, input_rate: int, params: dict[st
     """
     from ..superres.baselines import interpolate  # the inference path's interpolation
 
-    p = {**PROTOCOL_FILTER, **params}
-    low = lowpass_decimate(x, sample_rate, input_rate, p["kind"], int(p["order"]), float(p["ripple_db"]),
-                           float(p["stopband_db"]), bool(p["zero_phase"]), p["cutoff_ratio"])
-    y = interpolate(low, input_rate, sample_rate, interpolation)
+    y = interpolate(decimate_with(x, sample_rate, input_rate, params), input_rate, sample_rate, interpolation)
     n = np.shape(x)[-1]
     y = y[..., :n] if y.shape[-1] >= n else np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, n - y.shape[-1])])
     return np.asarray(y, dtype=np.float32)
@@ -268,5 +277,5 @@ class SuperResDataset(FullBandDataset):
         return a, b, {**info, "filter": filt, "gain_db": 20 * math.log10(g), "input_rate": self.input_rate, **floor}
 
 
-__all__ = ["PROTOCOL_FILTER", "DEFAULT_RANDOM_FILTERS", "random_filter_stage", "band_limit", "FullBandDataset",
+__all__ = ["PROTOCOL_FILTER", "DEFAULT_RANDOM_FILTERS", "random_filter_stage", "decimate_with", "band_limit", "FullBandDataset",
            "SuperResDataset"]

@@ -172,8 +172,7 @@ class NMMSE(nn.Module):
         w = xi / (1 + xi)
         v = (w * gamma).clamp(self._rule.v_min, self._rule.v_max)
         n = self.lsa_table.numel()
-        lo, hi = np.log(self._rule.v_min), np.log(self._rule.v_max)
-        u = ((torch.log(v) - lo) * ((n - 1) / (hi - lo))).clamp(0, n - 1)
+        u = (torch.log(v) * self._rule.index_scale - self._rule.index_offset).clamp(0, n - 1)
         i = u.floor().long().clamp(max=n - 2)
         frac = u - i
         f = self.lsa_table[i] + frac * (self.lsa_table[i + 1] - self.lsa_table[i])

@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,7 +65,7 @@ class EnvelopeConfig:
 
 
 class EnvelopeNet(nn.Module):
-    """Log power ``(B, F, N)`` of an upsampler's output -> log10 power gain per STFT bin ``(B, F, N)``
+    """STFT power ``(B, F, N)`` of an upsampler's output -> log10 power gain per STFT bin ``(B, F, N)``
     (zero at and below ``start_hz``).
 
     Shape:
@@ -97,13 +96,12 @@ class EnvelopeNet(nn.Module):
         c = self.config
         return sum(d * (c.kernel_size - 1) // 2 for d in c.dilations)
 
-    def features(self, log_power: Tensor) -> Tensor:
+    def features(self, power: Tensor) -> Tensor:
         """Log10 mean power in the mel bands, centred for the network: ``(B, F, N)`` -> ``(B, bands, N)``."""
-        power = torch.pow(10.0, log_power.float())
-        return (torch.log10(torch.einsum("mf,bfn->bmn", self.fb, power) + LSD_FLOOR) + 5.0) / 3.0
+        return (torch.log10(torch.einsum("mf,bfn->bmn", self.fb, power.float()) + LSD_FLOOR) + 5.0) / 3.0
 
-    def forward(self, log_power: Tensor) -> Tensor:
-        h = torch.relu(self.inp(self.features(log_power)))
+    def forward(self, power: Tensor) -> Tensor:
+        h = torch.relu(self.inp(self.features(power)))
         for conv in self.blocks:
             h = h + torch.relu(conv(h))
         band_gain = self.config.max_gain * torch.tanh(self.out(h) / self.config.max_gain)   # (B, M, N)
@@ -122,12 +120,9 @@ def envelope_lsd_loss(log_gain: Tensor, est_power: Tensor, ref_log_power: Tensor
     return torch.sqrt(torch.mean((est - ref_log_power) ** 2, dim=1) + 1e-10).mean()
 
 
-def config_to_dict(config: EnvelopeConfig) -> dict[str, Any]:
-    return dataclasses.asdict(config)
-
-
 def envelope_from_package(entry: dict[str, Any]) -> EnvelopeNet:
-    """Rebuild the corrector stored under ``pkg["envelope"]`` (``{"config": ..., "state_dict": ...}``)."""
+    """Rebuild the corrector stored under ``pkg["envelope"]`` (``{"config": dataclasses.asdict(config),
+    "state_dict": ...}``)."""
     net = EnvelopeNet(EnvelopeConfig(**entry["config"]))
     net.load_state_dict(entry["state_dict"], strict=True)
     return net.eval()
@@ -156,12 +151,10 @@ def apply_envelope(net: EnvelopeNet, x: np.ndarray, block_frames: int = 2048) ->
         a, b = max(0, s - ctx * hop), min(n, e + ctx * hop)
         seg = x[:, a:b].astype(np.float64)
         spec = stft(seg, n_fft=c.n_fft, hop_length=hop, window="hann")   # (C, F, N)
-        log_power = torch.from_numpy(np.log10(np.abs(spec) ** 2 + 1e-30)).float()
-        gain = net(log_power).double().numpy()
+        gain = net(torch.from_numpy(np.abs(spec) ** 2)).double().numpy()
         y = istft(spec * 10.0 ** (gain / 2), hop_length=hop, window="hann", length=seg.shape[-1])
         out[:, s:e] = y[:, s - a:e - a]
     return out
 
 
-__all__ = ["EnvelopeConfig", "EnvelopeNet", "envelope_lsd_loss", "envelope_from_package", "apply_envelope",
-           "config_to_dict"]
+__all__ = ["EnvelopeConfig", "EnvelopeNet", "envelope_lsd_loss", "envelope_from_package", "apply_envelope"]
