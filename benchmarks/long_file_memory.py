@@ -1,12 +1,15 @@
-"""Peak memory and speed of `audiorestore denoise` on a long file (default: 2 hours at 16 kHz).
+"""Peak memory and speed of `audiorestore denoise` (or `upsample`) on a long file (default: 2 hours at 16 kHz).
 
 Writes a synthetic noisy file block by block (never holding it in memory), runs the CLI in a child
 process and reports the child's peak resident memory (ru_maxrss) and its real-time factor.
 
     python benchmarks/long_file_memory.py --hours 2 --methods wiener logmmse specsub
     python benchmarks/long_file_memory.py --hours 1 --methods nmmse:experiments/default_denoise_16k/checkpoints/best.pt
+    python benchmarks/long_file_memory.py --hours 1 --upsample-to 48000 --methods auto sinc
 
 A method ``NAME:CHECKPOINT`` runs ``--method NAME --checkpoint CHECKPOINT`` (a trained neural model).
+With ``--upsample-to HZ`` the methods are upsamplers (``audiorestore upsample --rate HZ``; ``auto`` is
+the default, the shipped model for the ratio).
 """
 
 from __future__ import annotations
@@ -52,7 +55,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hours", type=float, default=2.0)
     ap.add_argument("--sample-rate", type=int, default=16000)
-    ap.add_argument("--methods", nargs="+", default=["wiener"])
+    ap.add_argument("--methods", nargs="+", default=None,
+                    help="default: wiener (denoise) or auto (with --upsample-to)")
+    ap.add_argument("--upsample-to", type=int, default=None, metavar="HZ",
+                    help="measure `audiorestore upsample --rate HZ` instead of denoise")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -67,13 +73,15 @@ def main() -> int:
         print(f"writing {src} ...", file=sys.stderr)
         make_long_file(src, args.hours, args.sample_rate)
     duration = sf.info(str(src)).duration
+    methods = args.methods or (["auto"] if args.upsample_to else ["wiener"])
+    task = ["upsample", "--rate", str(args.upsample_to)] if args.upsample_to else ["denoise"]
     print("| method | audio (h) | wall (s) | RTF | peak RSS (MB) |")
     print("|---|---:|---:|---:|---:|")
-    for m in args.methods:
+    for m in methods:
         name, _, checkpoint = m.partition(":")
         out = work / f"out_{name}.wav"
         out.unlink(missing_ok=True)
-        cmd = ["audiorestore", "denoise", str(src), "-o", str(out), "--method", name, "-q"]
+        cmd = ["audiorestore", task[0], str(src), "-o", str(out), *task[1:], "--method", name, "-q"]
         cmd += ["--checkpoint", checkpoint] if checkpoint else []
         res = subprocess.run([sys.executable, __file__, "--child", *cmd], capture_output=True, text=True,
                              env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})

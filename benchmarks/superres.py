@@ -1,4 +1,5 @@
-"""Super-resolution benchmark: every method at 8 -> 16 kHz, 16 -> 48 kHz and 22.05 -> 44.1 kHz.
+"""Super-resolution benchmark: every method at 8 -> 16 kHz, 16 -> 48 kHz and 22.05 -> 44.1 kHz, and the
+default (``auto``) at ratios no model was trained for (8 -> 48 kHz, 16 -> 44.1 kHz).
 
     python benchmarks/superres.py --data ../shared/data --out bench_out/superres
     python benchmarks/superres.py --data ../shared/data --out bench_out/superres --checkpoints experiments \\
@@ -6,7 +7,7 @@
 
 Test sets (held out from every recipe; recipes/splits.toml, fixed before any training):
   8to16   the 16 kHz test speakers: Lombard GRID s39, s40 and EmoDB speakers 03, 16;
-  16to48  RAVDESS actors 19 and 20 (48 kHz);
+  16to48  RAVDESS actors 19 and 20 (48 kHz); also 8to48 and 16to44 (the same files at 44.1 kHz);
   piano   the real MAESTRO clip (music/real_piano, 48 kHz, brought to 44.1 kHz with soxr) and, with
           --piano-dir, the rendered test pieces PIANO_TEST_PIECES (never trained on by the piano recipes).
 
@@ -17,9 +18,11 @@ it back to the full rate. Metrics: LSD (whole band), LSD-HF (bins above the inpu
 frequency) and SNR, per file then averaged (mean and 95% interval half-width); CPU real-time factor on
 one thread (method time / audio duration, summed over files); parameter count.
 
-Methods: the baselines linear, spline and sinc always; with --checkpoints DIR every super-resolution
-checkpoint below DIR (``best.pt`` where an experiment has one, else any other ``.pt``), matched to the
-ratio it was trained for. Per-file results are cached in ``OUT/<set>/<method>.jsonl`` (a neural
+Methods: the baselines linear, spline and sinc and the default ``auto`` (the shipped models for the
+ratio, chained or resampled where none was trained for it: :func:`audiorestore.registry.upsampler_chain`)
+always; with --checkpoints DIR every super-resolution checkpoint below DIR (``best.pt`` where an
+experiment has one, else any other ``.pt``), matched to the ratio it was trained for. Per-file results
+are cached in ``OUT/<set>/<method>.jsonl`` (a neural
 method's cache name carries its checkpoint's hash), so an interrupted run resumes. Writes
 ``OUT/summary.md`` and ``OUT/summary.json``.
 """
@@ -52,7 +55,8 @@ REPO = Path(__file__).resolve().parents[1]
 METRICS = ["lsd", "lsd_hf", "snr"]
 BASELINES = ["linear", "spline", "sinc"]
 #: set name -> (input rate, target rate)
-RATIOS: dict[str, tuple[int, int]] = {"8to16": (8000, 16000), "16to48": (16000, 48000), "piano": (22050, 44100)}
+RATIOS: dict[str, tuple[int, int]] = {"8to16": (8000, 16000), "16to48": (16000, 48000), "piano": (22050, 44100),
+                                      "8to48": (8000, 48000), "16to44": (16000, 44100)}
 #: Rendered pieces (render_piano.py names) held out as the piano test set; the piano recipes exclude them.
 PIANO_TEST_PIECES = ("bach_bwv846", "schumann_clara_polonaise_op1n3", "beach_prayer_of_a_tired_child")
 #: The benchmark's band-limiting filter: scipy.signal.decimate's, as in Kuleshov et al. 2017.
@@ -81,7 +85,7 @@ def test_items(data: Path, set_name: str, piano_dir: Path | None = None, max_fil
                 raise SystemExit(f"--piano-dir {piano_dir} lacks {sorted(missing)} (render them with render_piano.py)")
         items = [Item(p.stem, str(p)) for p in files]
     else:
-        corpus = "speech/ravdess_48k" if set_name == "16to48" else ("speech/grid_16k", "speech/emodb_16k")
+        corpus = "speech/ravdess_48k" if RATIOS[set_name][1] > 16000 else ("speech/grid_16k", "speech/emodb_16k")
         pats = [p for p in _test_patterns() if p.startswith(corpus)]
         rels = sorted({p.relative_to(data).as_posix() for p in data.glob("speech/**/*.flac")
                        if any(fnmatch.fnmatchcase(p.relative_to(data).as_posix(), q) for q in pats)})
@@ -105,6 +109,10 @@ class Method:
     @property
     def label(self) -> str:
         return self.title + (f" keep {self.keep_input_band:g}" if self.keep_input_band else "")
+
+    @property
+    def neural(self) -> bool:
+        return bool(self.checkpoint) or self.name == "auto"
 
     def build(self):
         if not self.checkpoint:
@@ -152,6 +160,20 @@ def find_checkpoints(root: Path) -> dict[str, list[Method]]:
     return found
 
 
+def auto_method(set_name: str) -> Method:
+    """The default upsampler at a set's ratio; its cache name carries the shipped models' index hash."""
+    from audiorestore.superres import upsampler_from_checkpoint
+
+    chain = registry.upsampler_chain(*RATIOS[set_name])
+    n = 0
+    for m in chain:  # network and envelope corrector parameters
+        up = upsampler_from_checkpoint(m.name)
+        n += sum(p.numel() for p in up.model.parameters())
+        n += sum(p.numel() for p in up.corrector.parameters()) if up.corrector is not None else 0
+    title = "auto: " + (" + ".join(m.name for m in chain) if chain else "sinc (no model)")
+    return Method(title, "auto", params=n, digest=hashlib.sha256(registry.INDEX_FILE.read_bytes()).hexdigest()[:10])
+
+
 # --------------------------------------------------------------------------------------- scoring
 def run_item(method: Method, upsampler, item: Item, in_rate: int, rate: int) -> dict:
     ref, _ = io.read(item.path, sample_rate=rate, mono=True)
@@ -167,7 +189,7 @@ def run_item(method: Method, upsampler, item: Item, in_rate: int, rate: int) -> 
 
 
 def cache_path(out: Path, set_name: str, method: Method) -> Path:
-    stem = method.name if not method.checkpoint else f"{method.name}-{method.digest}"
+    stem = f"{method.name}-{method.digest}" if method.digest else method.name
     if method.keep_input_band:
         stem += f"-keep{method.keep_input_band:g}"
     return out / set_name / f"{stem}.jsonl"
@@ -213,7 +235,8 @@ def summarize(out: Path, sets: dict[str, list[Item]], methods: dict[str, list[Me
             rows = [r for r in map(json.loads, open(cache)) if r["item"] in names]
             if not rows:
                 continue
-            entry: dict = {"n": len(rows), "params": method.params, "checkpoint": method.checkpoint}
+            entry: dict = {"n": len(rows), "params": method.params, "checkpoint": method.checkpoint,
+                           "neural": method.neural}
             cells = []
             for m in METRICS:
                 s = mean_ci([r[m] if r[m] is not None else float("nan") for r in rows])
@@ -238,7 +261,7 @@ def targets(table: dict) -> list[str]:
     beats sinc by at least 1.0 LSD at 16 -> 48 kHz."""
     out = []
     for set_name, rows in table.items():
-        neural = {k: v for k, v in rows.items() if v["checkpoint"]}
+        neural = {k: v for k, v in rows.items() if v.get("neural", bool(v["checkpoint"]))}
         if not neural:
             out.append(f"- {set_name}: no trained model benchmarked")
             continue
@@ -279,7 +302,7 @@ def main() -> int:
     neural = {s: list(dict.fromkeys(m.with_keep(k) for m in ms for k in args.keep_input_band))
               for s, ms in neural.items()}
     sets = {s: test_items(args.data, s, args.piano_dir, args.max_files) for s in args.sets}
-    methods = {s: [Method(b, b) for b in BASELINES] + neural.get(s, []) for s in sets}
+    methods = {s: [Method(b, b) for b in BASELINES] + [auto_method(s)] + neural.get(s, []) for s in sets}
     args.out.mkdir(parents=True, exist_ok=True)
     for s, items in sets.items():
         run_set(s, items, methods[s], args.out)

@@ -138,7 +138,7 @@ def denoise_file(input: str | os.PathLike, output: str | os.PathLike, method: st
 # ------------------------------------------------------------------------------ super-resolution
 from .enhancer import Upsampler  # noqa: E402
 
-#: The shipped model trained for the file's ratio, else sinc (superres.neural.AutoUpsampler).
+#: The shipped models from the file's rate to the target, else sinc (superres.neural.AutoUpsampler).
 DEFAULT_UPSAMPLE_METHOD = "auto"
 
 
@@ -168,7 +168,7 @@ def upsample(audio: np.ndarray, sample_rate: int, target_rate: int, method: str 
     """Super-resolve an array ``(..., time)`` at ``sample_rate`` to ``target_rate``.
 
     ``method`` is a registered upsampler name (``linear``, ``spline``, ``sinc``, ``audiounet``,
-    ``tfilm``, ``mugan``, ``auto``; default ``auto``: the shipped model for the ratio, else sinc) or an Upsampler instance; ``params`` are its parameters
+    ``tfilm``, ``mugan``, ``auto``; default ``auto``: the shipped models for the ratio, else sinc) or an Upsampler instance; ``params`` are its parameters
     (``checkpoint=...`` for the neural ones; with no method the checkpoint's family is used).
 
     Shape:

@@ -135,6 +135,38 @@ def upsampler_for(input_rate: int, target_rate: int) -> PretrainedModel | None:
     return None
 
 
+def upsampler_chain(input_rate: int, target_rate: int) -> list[PretrainedModel]:
+    """The shipped super-resolution models that take ``input_rate`` towards ``target_rate``, in order.
+
+    The model trained for exactly that ratio, if there is one. Otherwise, from the input rate on, the
+    model trained for the current rate (of those, the one with the lowest output rate that reaches
+    ``target_rate``, else the one that goes highest), then the same from its output rate, until
+    ``target_rate`` is reached or no model starts at the current rate: 8 kHz -> 48 kHz is the 8 -> 16
+    kHz model, then the 16 -> 48 kHz one; 16 kHz -> 44.1 kHz is the 16 -> 48 kHz model (whose output
+    the caller resamples to 44.1 kHz). Empty when no model starts at ``input_rate`` or the target is
+    not above it.
+
+    Example:
+        >>> [m.name for m in upsampler_chain(8000, 48000)]          # doctest: +SKIP
+        ['upsample_8to16', 'upsample_16to48']
+    """
+    exact = upsampler_for(input_rate, target_rate)
+    if exact is not None:
+        return [exact]
+    models = [m for m in sorted(_shipped(), key=lambda m: (not m.default, m.name)) if m.task == "upsample"]
+    chain: list[PretrainedModel] = []
+    rate = int(input_rate)
+    while rate < int(target_rate):
+        starts = [m for m in models if m.input_rate == rate and m.sample_rate > rate]
+        if not starts:
+            break
+        reaching = [m for m in starts if m.sample_rate >= int(target_rate)]
+        best = min(reaching, key=lambda m: m.sample_rate) if reaching else max(starts, key=lambda m: m.sample_rate)
+        chain.append(best)
+        rate = best.sample_rate
+    return chain
+
+
 def _shipped_entry(checkpoint: str | Path) -> PretrainedModel | None:
     """The shipped model that ``checkpoint`` names, or None for an existing file or an unknown name."""
     if Path(checkpoint).exists():

@@ -195,6 +195,56 @@ def test_shipped_upsampler_is_the_default_for_its_ratio(tiny_checkpoint, tmp_pat
         registry.add_model(ckpt, "bad name", "x", "CC0")
 
 
+def test_auto_chains_and_resamples_shipped_models_for_other_ratios(tiny_checkpoint, tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    import dataclasses
+
+    import soundfile as sf
+    import torch
+
+    from audiorestore import registry
+    from audiorestore.models.registry import build_model, get_family
+    from audiorestore.superres.baselines import SincUpsampler
+    from audiorestore.superres.neural import ChainUpsampler
+    from audiorestore.train.checkpoint import save_model
+
+    shipped = tmp_path / "pretrained"
+    monkeypatch.setattr(registry, "PRETRAINED_DIR", shipped)
+    monkeypatch.setattr(registry, "INDEX_FILE", shipped / "models.json")
+    torch.manual_seed(1)
+    cfg = dataclasses.replace(get_family("audiounet").tiny(), sample_rate=16000, input_rate=8000)
+    low = save_model(tmp_path / "sr8.pt", build_model("audiounet", cfg), "audiounet", cfg, cfg.sample_rate)
+    high = tiny_checkpoint("audiounet")  # 16 -> 48 kHz
+    registry.add_model(low, "sr_8to16_test", "tiny", "CC0", default=True)
+    registry.add_model(high, "sr_16to48_test", "tiny", "CC0", default=True)
+    names = lambda a, b: [m.name for m in registry.upsampler_chain(a, b)]  # noqa: E731
+    assert names(8000, 16000) == ["sr_8to16_test"]  # trained for exactly that ratio
+    assert names(8000, 48000) == ["sr_8to16_test", "sr_16to48_test"]
+    assert names(8000, 12000) == ["sr_8to16_test"]  # its output resampled down to 12 kHz
+    assert names(16000, 44100) == names(16000, 96000) == ["sr_16to48_test"]
+    assert names(22050, 44100) == names(48000, 16000) == names(16000, 16000) == []
+
+    auto = get_method("auto")
+    x = _stereo(4000, 8000)
+    first, second = get_method("audiounet", checkpoint=str(low)), get_method("audiounet", checkpoint=str(high))
+    assert isinstance(auto.choose(8000, 48000), ChainUpsampler)
+    y = auto(x, 8000, 48000)
+    assert y.shape == (2, 24000)
+    np.testing.assert_allclose(y, second(first(x, 8000, 16000), 16000, 48000), atol=1e-6)
+    z = _stereo(8000, 16000)
+    np.testing.assert_allclose(auto(z, 16000, 44100), second(z, 16000, 44100), atol=1e-6)
+    assert auto(z, 16000, 44100).shape == (2, 22050)
+    assert isinstance(auto.choose(22050, 44100), SincUpsampler)
+    # through the CLI, file to file, 8 kHz telephone-band audio to 48 kHz
+    src = tmp_path / "phone.wav"
+    sf.write(str(src), x.T, 8000)
+    out = tmp_path / "phone_48k.wav"
+    assert main(["upsample", str(src), "-o", str(out), "--rate", "48000", "-q"]) == 0
+    got, sr = sf.read(str(out), dtype="float32")
+    assert sr == 48000 and got.shape == (24000, 2)
+    np.testing.assert_allclose(got.T, np.clip(y, -1, 1), atol=1e-3)  # 16-bit output (an untrained model's peaks clip)
+
+
 def test_keep_input_band_takes_the_low_band_from_the_input_and_the_rest_from_the_network(tiny_checkpoint) -> None:
     from audiorestore.superres.neural import keep_input_band
 

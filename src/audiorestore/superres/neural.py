@@ -152,6 +152,12 @@ class NeuralUpsampler(Upsampler):
         """The network, in eval mode on ``device``."""
         return self._model
 
+    @property
+    def corrector(self) -> torch.nn.Module | None:
+        """The spectral-envelope corrector applied after the network, or None (none in the checkpoint,
+        or ``envelope=False``)."""
+        return self._envelope
+
     def upsample(self, audio: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
         if sample_rate != self.model_input_rate and sample_rate not in self._warned_rates:
             self._warned_rates.add(sample_rate)
@@ -280,19 +286,46 @@ class MUGANUpsampler(NeuralUpsampler):
     citation = "Kim, Sathe, Bandwidth Extension on Raw Audio via Generative Adversarial Networks, 2019"
 
 
+@dataclass
+class ChainUpsampler(Upsampler):
+    """Neural upsamplers run one after another, each from the rate the one before it made, then
+    resampled (sinc) to the target rate: 8 -> 16 -> 48 kHz, or 16 -> 48 -> 44.1 kHz.
+
+    Shape:
+        ``(channels, time)`` at ``sample_rate`` -> ``(channels, round(time * target_rate / sample_rate))``.
+    """
+
+    name = "chain"  # not registered: AutoUpsampler builds it
+    summary = "shipped super-resolution models in sequence"
+
+    stages: list = field(default_factory=list)
+
+    def upsample(self, audio: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
+        y, rate = audio, sample_rate
+        for stage in self.stages[:-1]:
+            y, rate = stage.upsample(y, rate, stage.model_rate), stage.model_rate
+        return self.stages[-1].upsample(y, rate, target_rate)  # the last stage resamples to the target
+
+    def params(self) -> dict[str, Any]:
+        return {"stages": [s.params() for s in self.stages]}
+
+
 @register
 @dataclass
 class AutoUpsampler(Upsampler):
-    """The default: for each input, the shipped model trained for its ratio, else band-limited sinc.
+    """The default: for each input, the shipped models that reach its target rate, else band-limited sinc.
 
     A model serves ``input rate -> target rate`` exactly as trained (8 -> 16 kHz speech, 16 -> 48 kHz
-    speech, 22.05 -> 44.1 kHz piano; ``audiorestore models --task upsample``); any other pair of rates
-    gets :class:`~audiorestore.superres.baselines.SincUpsampler`, which adds no bandwidth but never
-    invents content a model was not trained to make.
+    speech, 22.05 -> 44.1 kHz piano; ``audiorestore models --task upsample``). Other targets are reached
+    from a model trained for the input's rate, resampling its output (16 -> 44.1 kHz: the 16 -> 48 kHz
+    model, then 48 -> 44.1 kHz) or feeding it to the model trained for its output rate (8 -> 48 kHz:
+    8 -> 16, then 16 -> 48; :func:`audiorestore.registry.upsampler_chain`). An input rate no model was
+    trained for gets :class:`~audiorestore.superres.baselines.SincUpsampler`, which adds no bandwidth but
+    never invents content a model was not trained to make.
     """
 
     name = "auto"
-    summary = "shipped model for the input -> target ratio (audiorestore models --task upsample), else sinc"
+    summary = "shipped models from the input's rate to the target (audiorestore models --task upsample), else sinc"
     citation = "see the shipped models' cards (audiorestore/pretrained/*.md)"
 
     device: str = field(default="cpu", metadata=_doc("torch device for the neural models"))
@@ -301,6 +334,12 @@ class AutoUpsampler(Upsampler):
 
     def __post_init__(self) -> None:
         self._cache: dict[tuple[int, int], Upsampler] = {}
+        self._models: dict[str, NeuralUpsampler] = {}
+
+    def _model(self, name: str) -> NeuralUpsampler:
+        if name not in self._models:
+            self._models[name] = upsampler_from_checkpoint(name, device=self.device, envelope=self.envelope)
+        return self._models[name]
 
     def choose(self, sample_rate: int, target_rate: int) -> Upsampler:
         """The upsampler used for ``sample_rate -> target_rate`` (built once per ratio)."""
@@ -309,13 +348,16 @@ class AutoUpsampler(Upsampler):
             from .. import registry
             from .baselines import SincUpsampler
 
-            entry = registry.upsampler_for(*key)
-            if entry is None:
-                log.info("no shipped model for %d -> %d Hz: using sinc (band-limited, adds no bandwidth)", *key)
+            chain = registry.upsampler_chain(*key)
+            if not chain:
+                log.info("no shipped model starts at %d Hz: using sinc for %d -> %d Hz (adds no bandwidth)",
+                         key[0], *key)
                 self._cache[key] = SincUpsampler()
             else:
-                log.info("using the shipped model %s for %d -> %d Hz", entry.name, *key)
-                self._cache[key] = upsampler_from_checkpoint(entry.name, device=self.device, envelope=self.envelope)
+                log.info("using the shipped model(s) %s for %d -> %d Hz",
+                         " then ".join(m.name for m in chain), *key)
+                stages = [self._model(m.name) for m in chain]
+                self._cache[key] = stages[0] if len(stages) == 1 else ChainUpsampler(stages=stages)
         return self._cache[key]
 
     def upsample(self, audio: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
