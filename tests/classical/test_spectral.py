@@ -12,6 +12,7 @@ from scipy import integrate, special
 from audiorestore.classical.spectral import (
     TabulatedGain,
     decision_directed_gain,
+    tcs_a_priori_snr,
     log_mmse_gain,
     mmse_stsa_gain,
     spectral_gating_gain,
@@ -22,9 +23,10 @@ from audiorestore.enhancer import get_method, method_class
 from audiorestore.errors import ParameterError
 
 METHODS = ("specsub", "wiener", "mmse", "logmmse", "omlsa", "gating")
-#: every spectral method, with the non-stationary gating as its own case
-CASES = [(m, {}) for m in METHODS] + [("gating", {"stationary": False})]
-IDS = [m + ("-nonstationary" if kw else "") for m, kw in CASES]
+#: every spectral method, with the non-stationary gating and log-MMSE with the cepstral a priori SNR
+#: as cases of their own
+CASES = [(m, {}) for m in METHODS] + [("gating", {"stationary": False}), ("logmmse", {"prior": "tcs"})]
+IDS = [m + "".join(f"-{k}={v}" for k, v in kw.items()) for m, kw in CASES]
 
 
 def tones(n: int, sr: int, seed: int = 0) -> np.ndarray:
@@ -124,6 +126,29 @@ def test_decision_directed_limits():
     assert xi == pytest.approx(0.9 * g * g * 5.0 + 0.1 * 4.0, rel=1e-9)
 
 
+def test_tcs_a_priori_snr_known_answers():
+    rng = np.random.default_rng(0)
+    bins, frames = 257, 1500
+    noise = np.ones((bins, 1))
+    power = rng.exponential(3.0, size=(bins, frames))
+    # without smoothing it is the maximum-likelihood estimate, floored at -30 dB
+    raw = tcs_a_priori_snr(power, noise, 16000, alpha_high=0, alpha_envelope=0, alpha_mid=0, alpha_pitch=0)
+    np.testing.assert_allclose(raw, np.maximum(power - 1, 1e-3), rtol=1e-9)
+    # the periodogram of a stationary signal (noise negligible): smoothing removes most of the spread,
+    # and the bias correction makes the mean right (exp of a mean log would be e^-gamma_E = 0.56 low)
+    speech = rng.exponential(5.0, size=(bins, frames))
+    est = tcs_a_priori_snr(speech, 1e-6 * noise, 16000)[:, 100:] * 1e-6
+    assert abs(est.mean() / 5.0 - 1) < 0.02
+    assert np.std(10 * np.log10(est)) < 0.3 * np.std(10 * np.log10(speech))
+    # channels are independent; the first frame is the ML estimate
+    two = np.stack([power, 2 * speech])
+    out = tcs_a_priori_snr(two, noise, 16000)
+    np.testing.assert_allclose(out[1], tcs_a_priori_snr(2 * speech, noise, 16000), rtol=1e-9)
+    np.testing.assert_allclose(out[0, :, 0], raw[:, 0], rtol=1e-9)
+    with pytest.raises(ParameterError, match="prior"):
+        get_method("logmmse", prior="oracle")
+
+
 def test_stationary_gating_passes_bins_above_threshold():
     power = np.ones((20, 30))
     power[10, :] = 100.0  # 20 dB above a 0 dB noise level with 1 dB spread
@@ -142,6 +167,8 @@ def test_registered_with_defaults():
         assert cls.name == name and cls.citation and cls.summary
         m = get_method(name)
         assert m.noise_estimator == ("spp" if name == "logmmse" else "minstat") and m.win_ms == 32.0 and m.hop_ms == 8.0
+    assert (get_method("logmmse").prior, get_method("logmmse").xi_min_db) == ("tcs", -20.0)
+    assert (get_method("mmse").prior, get_method("wiener").xi_min_db) == ("dd", -25.0)
     assert get_method("gating").stationary is True
     assert get_method("gating", stationary="false").stationary is False
     with pytest.raises(ParameterError):

@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 from scipy import ndimage
 from scipy.signal import lfilter
-from scipy.special import exp1, expit, gamma as gamma_fn, i0e, i1e
+from scipy.special import digamma, exp1, expit, gamma as gamma_fn, i0e, i1e, polygamma
 
 from ..dsp.stft import istft, stft
 from ..enhancer import Enhancer, register
@@ -64,14 +64,19 @@ def _db(power: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return 10 * np.log10(np.maximum(power, np.where(peak > 0, _TINY * peak, _TINY)))
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """``num / den`` with ``den`` floored relative to its own scale per channel (the last two axes
-    are ``(freq, frames)``), so zeros give zeros, not NaN, and channels stay independent."""
+def _floored(den: np.ndarray) -> np.ndarray:
+    """``den`` floored relative to its own scale per channel (the last two axes are ``(freq, frames)``)."""
     den = np.asarray(den, dtype=np.float64)
     if den.size == 0:
-        return num / np.maximum(den, _TINY)
+        return np.maximum(den, _TINY)
     scale = np.max(den, axis=(-2, -1), keepdims=True) if den.ndim >= 2 else np.max(den)
-    return num / np.maximum(den, np.where(scale > 0, _TINY * scale, _TINY))
+    return np.maximum(den, np.where(scale > 0, _TINY * scale, _TINY))
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` with ``den`` floored by :func:`_floored`, so zeros give zeros, not NaN, and channels
+    stay independent."""
+    return num / _floored(den)
 
 
 # ------------------------------------------------------------------------------------ gain rules
@@ -231,6 +236,89 @@ def decision_directed_gain(power: np.ndarray, noise_psd: np.ndarray, rule: GainR
         out[t] = rule(xi, g_t[t])
     shaped = lambda a: np.moveaxis(a.reshape((n_frames,) + power.shape[:-1]), 0, -1)  # noqa: E731
     return (shaped(out), shaped(xis)) if xis is not None else shaped(out)
+
+
+def tcs_a_priori_snr(power: np.ndarray, noise_psd: np.ndarray, sample_rate: int, xi_ml_min_db: float = -30.0,
+                     alpha_high: float = 0.97, alpha_envelope: float = 0.5, alpha_mid: float = 0.7,
+                     alpha_pitch: float = 0.2, alpha_return: float = 0.96, pitch_threshold: float = 0.2
+                     ) -> np.ndarray:
+    """A priori SNR by selective temporal cepstrum smoothing (TCS; Breithaupt, Gerkmann & Martin, ICASSP
+    2008), with the bias correction of Gerkmann & Martin (IEEE TSP 57(11), 2009) for independent bins.
+
+    The maximum-likelihood speech power ``max(gamma - 1, xi_ml_min) * lambda_d`` of each frame goes to
+    the cepstral domain, where speech occupies few coefficients: the spectral envelope (the lowest
+    quefrencies, up to ``fs / 8 kHz``, smoothed over time with ``alpha_envelope``; up to ``fs / 800 Hz``
+    with ``alpha_mid``) and, in voiced frames, the pitch peak (quefrency ``fs / f0`` for f0 in 70..300 Hz,
+    where the peak of the smoothed cepstrum exceeds ``pitch_threshold * 16 kHz / fs``; there, and two
+    coefficients per 16 kHz either side, ``alpha_pitch``, relaxing back by ``alpha_return`` per frame).
+    Every other coefficient, mostly the noise's fine structure that makes musical noise, is smoothed
+    strongly (``alpha_high``). Back in the spectral domain, ``exp`` of the smoothed log spectrum is
+    scaled up by ``exp(psi(mu) - psi(1)) / mu``, where ``mu`` is the shape of the gamma variable whose log
+    has the variance the smoothing left (no smoothing: 1; infinite smoothing: ``exp(gamma_E)``).
+
+    Shape:
+        power ``(..., freq, frames)`` with ``freq = n_fft / 2 + 1``, noise_psd broadcastable -> xi, same
+        shape as power.
+    """
+    power = np.asarray(power, dtype=np.float64)
+    lam = _floored(np.broadcast_to(noise_psd, power.shape))
+    n_bins, n_frames = power.shape[-2:]
+    n_fft = 2 * (n_bins - 1)
+    speech = np.maximum(power / lam - 1.0, 10.0 ** (xi_ml_min_db / 10)) * lam
+    ceps = np.fft.irfft(np.log(np.moveaxis(speech, -2, -1)), n=n_fft)[..., :n_bins]  # (..., frames, quefrency)
+    # voicing and pitch from the ML cepstrum, zero-phase smoothed over quefrency (Hamming, fs / 2 kHz taps)
+    taps = max(int(sample_rate / 2000), 1)
+    win = np.hamming(taps) if taps > 1 else np.ones(1)
+    smooth = ndimage.convolve1d(ceps, win / win.sum(), axis=-1, mode="nearest")
+    low, high = int(sample_rate / 300) + 1, min(n_bins - 1 - 2 * max(int(2 * sample_rate / 16000), 1),
+                                                int(sample_rate / 70) + 1)
+    width = max(int(2 * sample_rate / 16000), 1)
+    if high > low:
+        peak = low + np.argmax(smooth[..., low:high], axis=-1)
+        voiced = (np.take_along_axis(smooth, peak[..., None], -1)[..., 0] > pitch_threshold * 16000 / sample_rate)
+        voiced &= ceps[..., 1] > 0
+    else:  # too few bins for a pitch range (tiny FFTs)
+        peak, voiced = np.zeros(ceps.shape[:-1], dtype=int), np.zeros(ceps.shape[:-1], dtype=bool)
+    const = np.full(n_bins, float(alpha_high))
+    const[:int(round(sample_rate / 8000)) + 1] = alpha_envelope
+    const[int(round(sample_rate / 8000)) + 1:int(round(sample_rate / 800))] = alpha_mid
+    lead = ceps.shape[:-2]
+    c2 = ceps.reshape(-1, n_frames, n_bins)
+    pk, vc = peak.reshape(-1, n_frames), voiced.reshape(-1, n_frames)
+    out = np.empty_like(c2)
+    alpha = np.broadcast_to(const, (c2.shape[0], n_bins)).copy()
+    reduction = np.empty((c2.shape[0], n_frames))  # variance left: mean over bins of (1 - a) / (1 + a)
+    nu = np.full(n_bins, 2.0)
+    nu[0] = nu[-1] = 1.0  # the end coefficients appear once in the symmetric cepstrum
+    nu /= n_fft
+    rows = np.arange(c2.shape[0])
+    offsets = np.arange(-width, width + 1)
+    for t in range(n_frames):
+        if t == 0:
+            out[:, 0] = c2[:, 0]
+            a = np.zeros_like(alpha)
+        else:
+            alpha *= alpha_return
+            alpha += (1 - alpha_return) * const
+            idx = np.clip(pk[:, t, None] + offsets, 0, n_bins - 1)
+            v = vc[:, t]
+            if v.any():
+                alpha[rows[v, None], idx[v]] = alpha_pitch
+            a = alpha
+            out[:, t] = a * out[:, t - 1] + (1 - a) * c2[:, t]
+        reduction[:, t] = ((1 - a) / (1 + a)) @ nu
+    full = np.concatenate([out, out[..., -2:0:-1]], axis=-1)
+    log_speech = np.fft.rfft(full, axis=-1).real  # (rows, frames, bins)
+    # gamma shape mu with trigamma(mu) = trigamma(1) * reduction (Newton on log mu), then the bias factor
+    target = np.maximum(polygamma(1, 1.0) * reduction, 1e-6)
+    mu = np.maximum(1.0 / target, 1.0)
+    for _ in range(30):
+        f = polygamma(1, mu) - target
+        mu = np.maximum(mu * np.exp(-f / (polygamma(2, mu) * mu)), 1e-3)
+    bias = np.exp(digamma(mu) - digamma(1.0)) / mu
+    est = np.exp(log_speech) * bias[..., None]
+    est = np.moveaxis(est.reshape(lead + (n_frames, n_bins)), -1, -2)
+    return est / lam
 
 
 def _triangle(half_width: int) -> np.ndarray:
@@ -406,14 +494,26 @@ class _DecisionDirected(SpectralEnhancer):
 
     alpha: float = field(default=0.98, metadata=_doc("decision-directed weight of the previous frame's estimate"))
     xi_min_db: float = field(default=-25.0, metadata=_doc("floor of the a priori SNR (limits musical noise)"))
+    prior: str = field(default="dd", metadata=_doc(
+        "a priori SNR estimator: 'dd' (decision-directed, Ephraim & Malah 1984) or 'tcs' (selective temporal "
+        "cepstrum smoothing, Breithaupt, Gerkmann & Martin 2008; alpha is then unused)"))
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.prior not in ("dd", "tcs"):
+            raise ValueError(f"prior must be 'dd' or 'tcs', got '{self.prior}'")
 
     def gain_rule(self) -> GainRule:
         """The rule ``(xi, gamma) -> gain`` for this call."""
         raise NotImplementedError
 
     def spectral_gain(self, x: np.ndarray, power: np.ndarray, frames: Frames) -> np.ndarray:
-        return decision_directed_gain(power, self.noise_psd(x, power, frames), self.gain_rule(), self.alpha,
-                                      self.xi_min_db)
+        noise = self.noise_psd(x, power, frames)
+        if self.prior == "dd":
+            return decision_directed_gain(power, noise, self.gain_rule(), self.alpha, self.xi_min_db)
+        xi = np.maximum(tcs_a_priori_snr(power, noise, frames.sample_rate), 10.0 ** (self.xi_min_db / 10))
+        gamma = np.maximum(_ratio(power, np.broadcast_to(noise, power.shape)), _TINY)
+        return self.gain_rule()(xi, gamma)
 
 
 @register
@@ -451,12 +551,20 @@ class LogMMSE(_DecisionDirected):
     name = "logmmse"
     summary = "MMSE log-spectral amplitude estimator (Ephraim & Malah 1985)"
     citation = ("Ephraim & Malah 1985, IEEE TASSP 33(2):443-445; noise PSD: Gerkmann & Hendriks 2012, "
-                "IEEE TASLP 20(4):1383-1393")
+                "IEEE TASLP 20(4):1383-1393; a priori SNR: Breithaupt, Gerkmann & Martin 2008, ICASSP")
 
-    # The default denoiser while no model ships: its noise tracker was chosen on the validation
+    # The default denoiser while no model ships. Its noise tracker was chosen on the validation
     # mixtures (benchmarks/devset.py valid split, 32 files): PESQ-wb 1.511 with 'spp' against 1.440
-    # with 'minstat' and 1.372 with 'mcra', STOI 0.862 / 0.863 / 0.855.
+    # with 'minstat' and 1.372 with 'mcra', STOI 0.862 / 0.863 / 0.855. Its a priori SNR estimator and
+    # floor on those and the six recorded VoiceBank-DEMAND p287 pairs (2026-12-03, 16 combinations of
+    # prior x xi_min_db x tracker): 'tcs' at -20 dB against 'dd' at -25 dB, paired differences
+    # PESQ-wb / STOI / COVL -0.004 +- 0.028 / +0.007 +- 0.004 / +0.027 +- 0.032 on the mixtures and
+    # +0.063 +- 0.063 / +0.011 +- 0.005 / +0.148 +- 0.090 on p287.
     noise_estimator: str = field(default="spp", metadata=_NOISE_ESTIMATOR_DOC)
+    xi_min_db: float = field(default=-20.0, metadata=_doc("floor of the a priori SNR (limits musical noise)"))
+    prior: str = field(default="tcs", metadata=_doc(
+        "a priori SNR estimator: 'tcs' (selective temporal cepstrum smoothing, Breithaupt, Gerkmann & Martin "
+        "2008) or 'dd' (decision-directed, Ephraim & Malah 1984)"))
 
     def gain_rule(self) -> GainRule:
         return TabulatedGain("logmmse")
