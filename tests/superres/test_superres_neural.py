@@ -235,6 +235,7 @@ def test_auto_chains_and_resamples_shipped_models_for_other_ratios(tiny_checkpoi
     np.testing.assert_allclose(auto(z, 16000, 44100), second(z, 16000, 44100), atol=1e-6)
     assert auto(z, 16000, 44100).shape == (2, 22050)
     assert isinstance(auto.choose(22050, 44100), SincUpsampler)
+    assert auto.describe(8000, 48000) == "sr_8to16_test + sr_16to48_test" and auto.describe(22050, 44100) == "sinc"
     # through the CLI, file to file, 8 kHz telephone-band audio to 48 kHz
     src = tmp_path / "phone.wav"
     sf.write(str(src), x.T, 8000)

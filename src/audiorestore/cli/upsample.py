@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .. import io
 from ..api import DEFAULT_UPSAMPLE_METHOD, get_upsampler, upsample_file
 from ..errors import ParameterError
 from .common import add_batch_arguments, parse_sets, run_batch
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     def work(src: Path, dst: Path) -> str:
         upsample_file(src, dst, args.rate, upsampler, overwrite=args.overwrite)
+        if hasattr(upsampler, "describe"):  # auto: which shipped models served this file's rate
+            return f"{args.rate} Hz, {upsampler.describe(io.info(src).sample_rate, args.rate)}"
         return f"{args.rate} Hz"
 
     return run_batch(args, work, "upsampled")

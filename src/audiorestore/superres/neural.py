@@ -363,6 +363,17 @@ class AutoUpsampler(Upsampler):
     def upsample(self, audio: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
         return self.choose(sample_rate, target_rate).upsample(audio, sample_rate, target_rate)
 
+    def describe(self, sample_rate: int, target_rate: int) -> str:
+        """What runs for ``sample_rate -> target_rate``: the shipped models' names, or ``sinc``.
+
+        Example:
+            >>> get_method("auto").describe(8000, 48000)        # doctest: +SKIP
+            'upsample_8to16 + upsample_16to48'
+        """
+        from .. import registry
+
+        return " + ".join(m.name for m in registry.upsampler_chain(sample_rate, target_rate)) or "sinc"
+
     def params(self) -> dict[str, Any]:
         return {"device": self.device, "envelope": self.envelope}
 
