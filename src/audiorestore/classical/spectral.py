@@ -270,9 +270,8 @@ def tcs_a_priori_snr(power: np.ndarray, noise_psd: np.ndarray, sample_rate: int,
     taps = max(int(sample_rate / 2000), 1)
     win = np.hamming(taps) if taps > 1 else np.ones(1)
     smooth = ndimage.convolve1d(ceps, win / win.sum(), axis=-1, mode="nearest")
-    low, high = int(sample_rate / 300) + 1, min(n_bins - 1 - 2 * max(int(2 * sample_rate / 16000), 1),
-                                                int(sample_rate / 70) + 1)
-    width = max(int(2 * sample_rate / 16000), 1)
+    width = max(int(2 * sample_rate / 16000), 1)  # half-width of the pitch peak, in coefficients
+    low, high = int(sample_rate / 300) + 1, min(n_bins - width, int(sample_rate / 70) + 1)  # f0 300..70 Hz
     if high > low:
         peak = low + np.argmax(smooth[..., low:high], axis=-1)
         voiced = (np.take_along_axis(smooth, peak[..., None], -1)[..., 0] > pitch_threshold * 16000 / sample_rate)
