@@ -98,6 +98,34 @@ def test_augmentation_share_snr_and_reproducibility(root, kind, changed):
         _mixing(root, speech_eq_db=-1.0)
 
 
+def test_speed_crop_scales_pitch_and_speech_speed_is_reproducible(root, tmp_path):
+    import soundfile as sf
+
+    from audiorestore.data.datasets import scan_files, speed_crop
+
+    sr = 16000
+    tone = (0.3 * np.sin(2 * np.pi * 500 * np.arange(2 * sr) / sr)).astype(np.float32)
+    (tmp_path / "t").mkdir()
+    sf.write(str(tmp_path / "t" / "tone.wav"), tone, sr)
+    f = scan_files(tmp_path, ["t"])[0]
+    y, factor = speed_crop(f, 8000, sr, (1.2, 1.2), np.random.default_rng(0))
+    assert y.shape == (8000,) and factor == pytest.approx(1.2)
+    spectrum = np.abs(np.fft.rfft(y * np.hanning(y.size)))
+    assert np.fft.rfftfreq(y.size, 1 / sr)[np.argmax(spectrum)] == pytest.approx(600.0, abs=4.0)  # 500 Hz x 1.2
+    ds = _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000, speech_augment=1.0, speech_speed=[0.9, 1.1])
+    factors = [ds.describe(i)["speech_speed"] for i in range(20)]
+    assert all(0.9 <= v <= 1.1 for v in factors) and len(set(factors)) == 20
+    again = _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000, speech_augment=1.0, speech_speed=[0.9, 1.1])
+    assert torch.equal(ds[3][1], again[3][1])
+    noisy, clean = (t[0].double().numpy() for t in ds[3])
+    assert 10 * np.log10(np.sum(clean ** 2) / np.sum((noisy - clean) ** 2)) == pytest.approx(5.0, abs=1e-3)
+    # without speech_speed, speech_augment draws exactly what it drew before the option existed
+    plain = _mixing(root, seed=0, snr_db=(5.0, 5.0), segment=4000, speech_augment=1.0)
+    assert "speech_speed" not in plain.describe(0)
+    with pytest.raises(ParameterError, match="speech_speed"):
+        _mixing(root, speech_speed=[1.2, 0.8])
+
+
 def test_random_equalizer_is_a_smooth_bounded_gain():
     from audiorestore.data.datasets import random_equalizer
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from audiorestore.classical.spectral import LogMMSE
+from audiorestore.errors import ParameterError
 from audiorestore.models.nmmse import NMMSE, NMMSEConfig
 from audiorestore.models.profiling import macs_per_second
 from tests.models.helpers import (assert_checkpoint_round_trip, assert_shape_preserved,
@@ -31,6 +33,19 @@ def test_untrained_model_is_the_classical_logmmse() -> None:
     inner = slice(512, -512)  # the STFTs pad the edges differently
     err = np.abs(y[inner] - ref[inner]).max()
     assert err < 0.02 * np.abs(ref).max(), err
+
+
+def test_untrained_model_with_the_tcs_prior_is_the_default_logmmse() -> None:
+    noisy, _ = speechlike_pair(1, 16000, snr_db=5.0)
+    model = NMMSE(NMMSEConfig(prior="tcs", xi_min_db=-20.0, noise_estimator="spp")).eval()
+    with torch.no_grad():
+        y = model(noisy)[0, 0].numpy()
+    ref = LogMMSE().enhance(noisy[0, 0].double().numpy(), 16000, None)  # tcs, -20 dB, spp
+    inner = slice(512, -512)
+    err = np.abs(y[inner] - ref[inner]).max()
+    assert err < 0.02 * np.abs(ref).max(), err
+    with pytest.raises(ParameterError, match="prior"):
+        NMMSE(NMMSEConfig(prior="oracle"))
 
 
 def test_level_invariant() -> None:

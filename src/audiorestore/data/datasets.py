@@ -297,6 +297,25 @@ def random_crop(f: AudioFile, length: int, sample_rate: int, rng: np.random.Gene
     return out
 
 
+def speed_crop(f: AudioFile, length: int, sample_rate: int, speed: Sequence[float],
+               rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """A random crop played at a random speed ``factor`` (log-uniform in ``speed``): ``length * factor``
+    samples read and resampled (soxr) to ``length``, so pitch and formants scale by ``factor``.
+
+    Shape:
+        -> ``((length,)`` float32, factor).
+    """
+    from ..dsp.resample import resample
+
+    factor = float(np.exp(rng.uniform(np.log(speed[0]), np.log(speed[1]))))
+    n_read = max(int(round(length * factor)), 1)
+    x = random_crop(f, n_read, sample_rate, rng)
+    y = resample(x, n_read, length) if n_read != length else x
+    out = np.zeros(length, dtype=np.float32)
+    out[:min(length, y.shape[-1])] = y[:length]
+    return out, factor
+
+
 def looped_crop(f: AudioFile, length: int, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
     """A random crop of a noise recording; a shorter one is looped with a cross-faded seam
     (:func:`audiorestore.simulate.noise.fit_noise`).
@@ -467,7 +486,8 @@ class MixingDataset(Dataset):
                  snr_db: tuple[float, float] = (0.0, 20.0), gain_db: tuple[float, float] = (0.0, 0.0),
                  seed: int = 0, chain: Any = None, level_db: Sequence[float] = (),
                  colors: Sequence[str] = (), color_fraction: float = 0.0, noise_augment: float = 0.0,
-                 speech_augment: float = 0.0, speech_eq_db: float = 10.0) -> None:
+                 speech_augment: float = 0.0, speech_eq_db: float = 10.0,
+                 speech_speed: Sequence[float] = ()) -> None:
         from ..simulate.noise import NOISE_COLORS
 
         if not clean:
@@ -485,6 +505,8 @@ class MixingDataset(Dataset):
             raise ParameterError(f"speech_augment must be in [0, 1], got {speech_augment}")
         if speech_eq_db < 0:
             raise ParameterError(f"speech_eq_db must be >= 0, got {speech_eq_db}")
+        if speech_speed and (len(speech_speed) != 2 or not 0 < speech_speed[0] <= speech_speed[1]):
+            raise ParameterError(f"speech_speed must be [low, high] with 0 < low <= high, got {list(speech_speed)}")
         if segment <= 0 or sample_rate <= 0:
             raise ParameterError(f"segment and sample_rate must be positive, got {segment}, {sample_rate}")
         if snr_db[0] > snr_db[1] or gain_db[0] > gain_db[1]:
@@ -499,6 +521,7 @@ class MixingDataset(Dataset):
         self.color_fraction = float(color_fraction) if self.noise else 1.0
         self.noise_augment = float(noise_augment)
         self.speech_augment, self.speech_eq_db = float(speech_augment), float(speech_eq_db)
+        self.speech_speed = tuple(float(v) for v in speech_speed)
 
     def __len__(self) -> int:
         return len(self.clean)
@@ -513,6 +536,8 @@ class MixingDataset(Dataset):
         clean = random_crop(cf, self.segment, self.sample_rate, rng)
         info: dict[str, Any] = {"index": int(index), "clean": cf.rel}
         if self.speech_augment and rng.uniform() < self.speech_augment:
+            if self.speech_speed:  # another voice: a crop played faster or slower (draws after the others')
+                clean, info["speech_speed"] = speed_crop(cf, self.segment, self.sample_rate, self.speech_speed, rng)
             # another microphone, room or voice: the target is the equalised speech (RNNoise, Valin 2018)
             clean = random_equalizer(clean, rng, self.speech_eq_db)
             info["speech_augment"] = True

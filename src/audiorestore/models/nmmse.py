@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..classical.noise_estimation import TRACKERS, estimate_noise_psd
-from ..classical.spectral import TabulatedGain, decision_directed_gain
+from ..classical.spectral import TabulatedGain, decision_directed_gain, tcs_a_priori_snr
 from ..errors import ParameterError
 from .layers import StftFrontEnd, check_waveform, hop_aligned_length, mel_filterbank, mel_gain_to_linear
 from .registry import register_family
@@ -70,6 +70,9 @@ class NMMSEConfig:
     #: decision-directed smoothing and a priori SNR floor, as the logmmse method's defaults.
     alpha: float = 0.98
     xi_min_db: float = -25.0
+    #: a priori SNR of the classical part: 'dd' (decision-directed, with alpha) or 'tcs' (selective
+    #: temporal cepstrum smoothing, Breithaupt, Gerkmann & Martin 2008: the logmmse method's default).
+    prior: str = "dd"
     hidden_size: int = 256
     rnn_layers: int = 2
     #: corrections are estimated for this many mel bands and interpolated to the bins (0: one per bin).
@@ -113,6 +116,8 @@ class NMMSE(nn.Module):
             raise ParameterError(f"gain_floor must be in (0, 0.5), got {config.gain_floor}")
         if config.output not in ("correction", "xi"):
             raise ParameterError(f"output must be 'correction' or 'xi', got '{config.output}'")
+        if config.prior not in ("dd", "tcs"):
+            raise ParameterError(f"prior must be 'dd' or 'tcs', got '{config.prior}'")
         if config.xi_sigma_db <= 0:
             raise ParameterError(f"xi_sigma_db must be > 0, got {config.xi_sigma_db}")
         self.config = config
@@ -150,7 +155,11 @@ class NMMSE(nn.Module):
         p = power.detach().to("cpu", torch.float64).numpy()
         frame_period = c.hop_length / c.sample_rate
         noise = np.maximum(estimate_noise_psd(p, frame_period, c.noise_estimator), _EPS)
-        gain, xi = decision_directed_gain(p, noise, self._rule, c.alpha, c.xi_min_db, return_xi=True)
+        if c.prior == "tcs":
+            xi = np.maximum(tcs_a_priori_snr(p, noise, c.sample_rate), 10.0 ** (c.xi_min_db / 10))
+            gain = self._rule(xi, np.maximum(p / noise, 1e-12))
+        else:
+            gain, xi = decision_directed_gain(p, noise, self._rule, c.alpha, c.xi_min_db, return_xi=True)
         as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(power.device, torch.float32)  # noqa: E731
         return as_tensor(noise), as_tensor(gain), as_tensor(xi)
 

@@ -88,6 +88,10 @@ class DataSection:
         "equaliser of +-speech_eq_db, so that a network cannot learn one corpus's microphone and voices "
         "as the shape of speech (RNNoise, Valin 2018, Sec. 4)"))
     speech_eq_db: float = field(default=10.0, metadata=_doc("largest gain of the speech equaliser (dB)"))
+    speech_speed: list[float] = field(default_factory=list, metadata=_doc(
+        "[low, high]: play the clean speech of speech_augment's share of examples at a random speed in this "
+        "range as well (log-uniform; pitch and formants move together, like another, shorter or longer "
+        "vocal tract: speed perturbation, Ko et al., Interspeech 2015); empty: off"))
     gain_db: tuple[float, float] = field(default=(-10.0, 0.0), metadata=_doc("random level of each example"))
     level_db: list[float] = field(default_factory=list, metadata=_doc(
         "[low, high] dBFS: scale each example so its noisy RMS sits at a level drawn from this range "

@@ -164,7 +164,7 @@ def build_datasets(cfg: ExperimentConfig, segment: int, valid_segment: int) -> t
             raise ParameterError("data.valid_noise holds out every noise file; nothing is left to train on")
         train_parts.append(MixingDataset(t_clean, t_noise, d.sample_rate, segment, d.snr_db, d.gain_db, seed, chain,
                                          d.level_db, d.noise_colors, d.color_fraction, d.noise_augment,
-                                         d.speech_augment, d.speech_eq_db))
+                                         d.speech_augment, d.speech_eq_db, d.speech_speed))
         weights.append(1.0 - d.paired_fraction)
         if v_clean and (v_noise or chain is not None or not noise):
             vset = MixingDataset(v_clean, v_noise, d.sample_rate, valid_segment, d.snr_db, (0.0, 0.0), seed + 1, chain)
