@@ -7,7 +7,7 @@ default (``auto``) at ratios no model was trained for (8 -> 48 kHz, 16 -> 44.1 k
 
 Test sets (held out from every recipe; recipes/splits.toml, fixed before any training):
   8to16   the 16 kHz test speakers: Lombard GRID s39, s40 and EmoDB speakers 03, 16;
-  16to48  RAVDESS actors 19 and 20 (48 kHz); also 8to48 and 16to44 (the same files at 44.1 kHz);
+  16to48  RAVDESS actors 19 and 20 (48 kHz); 8to48 and 16to44 use the same files (16to44 at 44.1 kHz);
   piano   the real MAESTRO clip (music/real_piano, 48 kHz, brought to 44.1 kHz with soxr) and, with
           --piano-dir, the rendered test pieces PIANO_TEST_PIECES (never trained on by the piano recipes).
 

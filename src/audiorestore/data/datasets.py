@@ -303,7 +303,7 @@ def speed_crop(f: AudioFile, length: int, sample_rate: int, speed: Sequence[floa
     samples read and resampled (soxr) to ``length``, so pitch and formants scale by ``factor``.
 
     Shape:
-        -> ``((length,)`` float32, factor).
+        -> ``(length,)`` float32, and the factor.
     """
     from ..dsp.resample import resample
 
