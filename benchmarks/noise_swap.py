@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from audiorestore import io
+from audiorestore.simulate.noise import measure_snr, mix_at_snr
 
 
 def pairs(root: Path) -> list[tuple[Path, Path]]:
@@ -52,14 +53,12 @@ def main() -> int:
         noisy, _ = io.read(n, sample_rate=sr, mono=True)
         length = min(clean.shape[-1], noisy.shape[-1])
         clean, noisy = clean[0, :length].astype(np.float64), noisy[0, :length].astype(np.float64)
-        snr = 10 * np.log10(np.sum(clean ** 2) / max(np.sum((noisy - clean) ** 2), 1e-20))
+        snr = float(measure_snr(clean, noisy - clean))
         source = args.noise[(i + k) % len(args.noise)]
         noise = io.read(source, sample_rate=sr, mono=True)[0][0].astype(np.float64)
-        noise = np.tile(noise, int(np.ceil(length / noise.size)) + 1)
+        noise = np.tile(noise, int(np.ceil(length / noise.size)) + 1)   # a crop may span the loop point
         start = int(rng.integers(0, noise.size - length + 1))
-        noise = noise[start:start + length]
-        noise *= np.sqrt(np.sum(clean ** 2) / max(np.sum(noise ** 2), 1e-20) / 10 ** (snr / 10))
-        mixed = clean + noise
+        mixed, _ = mix_at_snr(clean, noise[start:start + length], snr)
         peak = max(np.abs(mixed).max(), np.abs(clean).max())
         scale = 0.99 / peak if peak > 0.99 else 1.0  # both scaled alike: the SNR is kept
         stem = f"{c.stem}_{k}.wav"

@@ -152,24 +152,25 @@ def find_checkpoints(root: Path) -> dict[str, list[Method]]:
             print(f"skip {p}: trained for {ratio[0]} -> {ratio[1]} Hz, not a benchmark ratio", file=sys.stderr)
             continue
         exp = p.parent.parent.name if p.parent.name == "checkpoints" else p.parent.name
-        states = [pkg["state_dict"]] + ([pkg["envelope"]["state_dict"]] if "envelope" in pkg else [])
-        n = sum(int(np.prod(v.shape)) for sd in states for v in sd.values() if hasattr(v, "shape"))
+        n = param_count(pkg)
         digest = hashlib.sha256(p.read_bytes()).hexdigest()[:10]
         keep = float(shipped.get(p.resolve(), {}).get("keep_input_band", 0.0))  # a shipped model's own setting
         found.setdefault(set_name, []).append(Method(f"{fam} ({exp})", fam, str(p), n, digest, keep))
     return found
 
 
+def param_count(pkg: dict) -> int:
+    """Parameters of a checkpoint package: its network and, where it has one, its envelope corrector."""
+    states = [pkg["state_dict"]] + ([pkg["envelope"]["state_dict"]] if "envelope" in pkg else [])
+    return sum(int(np.prod(v.shape)) for sd in states for v in sd.values() if hasattr(v, "shape"))
+
+
 def auto_method(set_name: str) -> Method:
     """The default upsampler at a set's ratio; its cache name carries the shipped models' index hash."""
-    from audiorestore.superres import upsampler_from_checkpoint
+    from audiorestore.train.checkpoint import load_package
 
     chain = registry.upsampler_chain(*RATIOS[set_name])
-    n = 0
-    for m in chain:  # network and envelope corrector parameters
-        up = upsampler_from_checkpoint(m.name)
-        n += sum(p.numel() for p in up.model.parameters())
-        n += sum(p.numel() for p in up.corrector.parameters()) if up.corrector is not None else 0
+    n = sum(param_count(load_package(registry.resolve(m.name))) for m in chain)
     title = "auto: " + (" + ".join(m.name for m in chain) if chain else "sinc (no model)")
     return Method(title, "auto", params=n, digest=hashlib.sha256(registry.INDEX_FILE.read_bytes()).hexdigest()[:10])
 

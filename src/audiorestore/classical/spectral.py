@@ -320,6 +320,20 @@ def tcs_a_priori_snr(power: np.ndarray, noise_psd: np.ndarray, sample_rate: int,
     return est / lam
 
 
+#: The a priori SNR estimators of the decision-directed family and of nmmse's classical part.
+PRIORS: tuple[str, ...] = ("dd", "tcs")
+
+
+def tcs_gain(power: np.ndarray, noise_psd: np.ndarray, rule: GainRule, sample_rate: int, xi_min_db: float = -25.0,
+             return_xi: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Gains of ``rule(xi, gamma)`` with the a priori SNR of :func:`tcs_a_priori_snr` floored at
+    ``xi_min_db``: the counterpart of :func:`decision_directed_gain` (same shapes and ``return_xi``)."""
+    xi = np.maximum(tcs_a_priori_snr(power, noise_psd, sample_rate), 10.0 ** (xi_min_db / 10))
+    gamma = np.maximum(_ratio(power, np.broadcast_to(noise_psd, np.shape(power))), _TINY)
+    gain = rule(xi, gamma)
+    return (gain, xi) if return_xi else gain
+
+
 def _triangle(half_width: int) -> np.ndarray:
     """Normalised triangular kernel of ``2 * half_width + 1`` taps (no zero end taps)."""
     k = np.bartlett(2 * half_width + 3)[1:-1]
@@ -499,8 +513,8 @@ class _DecisionDirected(SpectralEnhancer):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.prior not in ("dd", "tcs"):
-            raise ValueError(f"prior must be 'dd' or 'tcs', got '{self.prior}'")
+        if self.prior not in PRIORS:
+            raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got '{self.prior}'")
 
     def gain_rule(self) -> GainRule:
         """The rule ``(xi, gamma) -> gain`` for this call."""
@@ -510,9 +524,7 @@ class _DecisionDirected(SpectralEnhancer):
         noise = self.noise_psd(x, power, frames)
         if self.prior == "dd":
             return decision_directed_gain(power, noise, self.gain_rule(), self.alpha, self.xi_min_db)
-        xi = np.maximum(tcs_a_priori_snr(power, noise, frames.sample_rate), 10.0 ** (self.xi_min_db / 10))
-        gamma = np.maximum(_ratio(power, np.broadcast_to(noise, power.shape)), _TINY)
-        return self.gain_rule()(xi, gamma)
+        return tcs_gain(power, noise, self.gain_rule(), frames.sample_rate, self.xi_min_db)
 
 
 @register

@@ -310,10 +310,8 @@ def speed_crop(f: AudioFile, length: int, sample_rate: int, speed: Sequence[floa
     factor = float(np.exp(rng.uniform(np.log(speed[0]), np.log(speed[1]))))
     n_read = max(int(round(length * factor)), 1)
     x = random_crop(f, n_read, sample_rate, rng)
-    y = resample(x, n_read, length) if n_read != length else x
-    out = np.zeros(length, dtype=np.float32)
-    out[:min(length, y.shape[-1])] = y[:length]
-    return out, factor
+    y = resample(x, n_read, length) if n_read != length else x   # round(n_read * length / n_read) samples
+    return np.asarray(y, dtype=np.float32), factor
 
 
 def looped_crop(f: AudioFile, length: int, sample_rate: int, rng: np.random.Generator) -> np.ndarray:

@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..classical.noise_estimation import TRACKERS, estimate_noise_psd
-from ..classical.spectral import TabulatedGain, decision_directed_gain, tcs_a_priori_snr
+from ..classical.spectral import PRIORS, TabulatedGain, decision_directed_gain, tcs_gain
 from ..errors import ParameterError
 from .layers import StftFrontEnd, check_waveform, hop_aligned_length, mel_filterbank, mel_gain_to_linear
 from .registry import register_family
@@ -116,8 +116,8 @@ class NMMSE(nn.Module):
             raise ParameterError(f"gain_floor must be in (0, 0.5), got {config.gain_floor}")
         if config.output not in ("correction", "xi"):
             raise ParameterError(f"output must be 'correction' or 'xi', got '{config.output}'")
-        if config.prior not in ("dd", "tcs"):
-            raise ParameterError(f"prior must be 'dd' or 'tcs', got '{config.prior}'")
+        if config.prior not in PRIORS:
+            raise ParameterError(f"prior must be one of {', '.join(PRIORS)}, got '{config.prior}'")
         if config.xi_sigma_db <= 0:
             raise ParameterError(f"xi_sigma_db must be > 0, got {config.xi_sigma_db}")
         self.config = config
@@ -156,8 +156,7 @@ class NMMSE(nn.Module):
         frame_period = c.hop_length / c.sample_rate
         noise = np.maximum(estimate_noise_psd(p, frame_period, c.noise_estimator), _EPS)
         if c.prior == "tcs":
-            xi = np.maximum(tcs_a_priori_snr(p, noise, c.sample_rate), 10.0 ** (c.xi_min_db / 10))
-            gain = self._rule(xi, np.maximum(p / noise, 1e-12))
+            gain, xi = tcs_gain(p, noise, self._rule, c.sample_rate, c.xi_min_db, return_xi=True)
         else:
             gain, xi = decision_directed_gain(p, noise, self._rule, c.alpha, c.xi_min_db, return_xi=True)
         as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(power.device, torch.float32)  # noqa: E731

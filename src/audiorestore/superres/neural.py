@@ -334,6 +334,7 @@ class AutoUpsampler(Upsampler):
 
     def __post_init__(self) -> None:
         self._cache: dict[tuple[int, int], Upsampler] = {}
+        self._names: dict[tuple[int, int], str] = {}   # what choose() picked, for describe()
         self._models: dict[str, NeuralUpsampler] = {}
 
     def _model(self, name: str) -> NeuralUpsampler:
@@ -349,13 +350,13 @@ class AutoUpsampler(Upsampler):
             from .baselines import SincUpsampler
 
             chain = registry.upsampler_chain(*key)
+            self._names[key] = " + ".join(m.name for m in chain) or "sinc"
             if not chain:
                 log.info("no shipped model starts at %d Hz: using sinc for %d -> %d Hz (adds no bandwidth)",
                          key[0], *key)
                 self._cache[key] = SincUpsampler()
             else:
-                log.info("using the shipped model(s) %s for %d -> %d Hz",
-                         " then ".join(m.name for m in chain), *key)
+                log.info("using the shipped model(s) %s for %d -> %d Hz", self._names[key], *key)
                 stages = [self._model(m.name) for m in chain]
                 self._cache[key] = stages[0] if len(stages) == 1 else ChainUpsampler(stages=stages)
         return self._cache[key]
@@ -370,9 +371,8 @@ class AutoUpsampler(Upsampler):
             >>> get_method("auto").describe(8000, 48000)        # doctest: +SKIP
             'upsample_8to16 + upsample_16to48'
         """
-        from .. import registry
-
-        return " + ".join(m.name for m in registry.upsampler_chain(sample_rate, target_rate)) or "sinc"
+        self.choose(sample_rate, target_rate)  # built (and named) once per ratio
+        return self._names[(int(sample_rate), int(target_rate))]
 
     def params(self) -> dict[str, Any]:
         return {"device": self.device, "envelope": self.envelope}
