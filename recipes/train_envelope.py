@@ -25,12 +25,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import fnmatch
 import json
 import os
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -39,6 +37,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from audiorestore import io  # noqa: E402
+from audiorestore.data.datasets import matches  # noqa: E402
 from audiorestore.data.superres import PROTOCOL_FILTER, decimate_with, random_filter_stage  # noqa: E402
 from audiorestore.dsp.stft import stft  # noqa: E402
 from audiorestore.metrics.spectral import LSD_FLOOR  # noqa: E402
@@ -47,6 +46,7 @@ from audiorestore.simulate.noise import colored_noise  # noqa: E402
 from audiorestore.superres import upsampler_from_checkpoint  # noqa: E402
 from audiorestore.superres.envelope import EnvelopeConfig, EnvelopeNet, envelope_lsd_loss  # noqa: E402
 from audiorestore.train.checkpoint import load_package  # noqa: E402
+from audiorestore.train.experiment import DataSection, apply_splits  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -55,15 +55,14 @@ def split_files(root: Path, corpus: list[str], valid: list[str] | None = None,
                 exclude: list[str] | None = None) -> tuple[list[Path], list[Path]]:
     """(train, valid) files of ``corpus`` (globs under ``root``): by recipes/splits.toml, or by the
     ``valid`` and ``exclude`` glob patterns (relative to ``root``) where given."""
-    splits = tomllib.loads((REPO / "recipes" / "splits.toml").read_text())
-    held = [p for sec in ("test", "never_train") for p in splits.get(sec, {}).get("speech", [])]
-    valid_pat = splits["valid"]["speech"]
+    splits = apply_splits(DataSection(splits=str(REPO / "recipes" / "splits.toml")))
+    valid_pat, held = splits.valid_clean, splits.exclude
     if valid is not None:
         valid_pat, held = list(valid), list(exclude or [])
     files = sorted({f for pattern in corpus for f in root.glob(pattern)})
     rel = [f.relative_to(root).as_posix() for f in files]
-    valid = [f for f, r in zip(files, rel) if any(fnmatch.fnmatch(r, p) for p in valid_pat)]
-    train = [f for f, r in zip(files, rel) if not any(fnmatch.fnmatch(r, p) for p in valid_pat + held)]
+    valid = [f for f, r in zip(files, rel) if matches(r, valid_pat)]
+    train = [f for f, r in zip(files, rel) if not matches(r, [*valid_pat, *held])]
     return train, valid
 
 

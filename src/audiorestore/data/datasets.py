@@ -55,7 +55,7 @@ class AudioFile:
         return self.frames / self.sample_rate
 
 
-def _matches(rel: str, patterns: Sequence[str]) -> bool:
+def matches(rel: str, patterns: Sequence[str]) -> bool:
     """fnmatch on the root-relative path; a pattern without wildcards also matches a folder prefix."""
     for p in patterns:
         p = p.strip("/")
@@ -91,7 +91,7 @@ def scan_files(root: str | os.PathLike, dirs: Sequence[str], exclude: Sequence[s
                 rel = f.resolve().relative_to(base.resolve()).as_posix()
             except ValueError:
                 rel = f.as_posix()
-            if _matches(rel, exclude):
+            if matches(rel, exclude):
                 continue
             i = sf.info(str(f))
             out.append(AudioFile(str(f), rel, int(i.samplerate), int(i.frames)))
@@ -104,8 +104,8 @@ def split_files(files: Sequence[AudioFile], patterns: Sequence[str]) -> tuple[li
     Example:
         >>> valid, train = split_files(files, ["speech/grid_16k/lombard_grid/s30"])  # doctest: +SKIP
     """
-    held = [f for f in files if _matches(f.rel, patterns)]
-    rest = [f for f in files if not _matches(f.rel, patterns)]
+    held = [f for f in files if matches(f.rel, patterns)]
+    rest = [f for f in files if not matches(f.rel, patterns)]
     return held, rest
 
 
@@ -225,7 +225,7 @@ def _manifest_items(base: Path, role: str, split: str, path: str, exclude: Seque
             own = Path(main).resolve().relative_to(base.resolve()).as_posix()
         except ValueError:
             own = Path(main).as_posix()
-        if _matches(rel, exclude) or _matches(own, exclude):
+        if matches(rel, exclude) or matches(own, exclude):
             continue
         if role == "pair":
             out.append((None, (side(e, "noisy", rel), side(e, "clean", rel))))
