@@ -121,7 +121,7 @@ class Method:
 
         return upsampler_from_checkpoint(self.checkpoint, keep_input_band=self.keep_input_band)
 
-    def with_keep(self, keep: float) -> "Method":
+    def with_keep(self, keep: float) -> Method:
         """The same checkpoint run with ``keep_input_band = keep`` (its own label and cache)."""
         return dataclasses.replace(self, keep_input_band=keep) if keep else self
 

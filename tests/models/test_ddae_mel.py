@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from audiorestore.errors import ParameterError
-from audiorestore.models.ddae_mel import DDAEMel, DDAEMelConfig
+from audiorestore.models.ddae_mel import DDAEMelConfig
 from audiorestore.models.layers import mel_filterbank, mel_gain_to_linear
 from audiorestore.train.pretrain import pretrain_layerwise
 from tests.models.helpers import (assert_checkpoint_round_trip, assert_deterministic, assert_shape_preserved,

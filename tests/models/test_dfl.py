@@ -129,7 +129,7 @@ def test_corpus_from_a_manifest(tmp_path) -> None:
     sr = 16000
     rows = []
     rng = np.random.default_rng(0)
-    for i, (path, extra) in enumerate([
+    for _i, (path, extra) in enumerate([
         ("noise/a.flac", {"kind": "noise", "category": "rain", "corpus": "x", "speaker": None}),
         ("noise/b.flac", {"kind": "noise", "category": "wind", "corpus": "x", "speaker": None}),
         ("speech/emodb_16k/03a01Wa.flac", {"kind": "speech", "corpus": "EmoDB", "speaker": "emodb_03"}),

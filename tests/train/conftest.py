@@ -22,7 +22,7 @@ def make_corpus(root: Path) -> Path:
         p = root / "clean" / spk / f"{spk}_a.flac"
         p.parent.mkdir(parents=True, exist_ok=True)
         sf.write(p, speechlike(int(0.4 * sr), sr, seed=i), sr)
-    for i, name in enumerate(["hum", "hiss", "buzz"]):
+    for name in ["hum", "hiss", "buzz"]:
         p = root / "noise" / f"{name}.flac"
         p.parent.mkdir(parents=True, exist_ok=True)
         sf.write(p, (0.1 * rng.standard_normal(int(0.3 * 16000))).astype(np.float32), 16000)

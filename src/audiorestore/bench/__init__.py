@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from .datasets import Dataset, Item, load_dataset
 from .report import REPORT_FILES, write_report

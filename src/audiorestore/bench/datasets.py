@@ -126,7 +126,7 @@ def manifest(path: str | os.PathLike) -> list[Item]:
     if not p.is_file():
         raise AudioInputError("manifest not found", str(p))
     items = []
-    for k, r in enumerate(_read_jsonl(p)):
+    for _k, r in enumerate(_read_jsonl(p)):
         if not r.get("clean") or not r.get("noisy"):
             continue
         name = str(r.get("id") or Path(r["noisy"]).with_suffix("").as_posix())

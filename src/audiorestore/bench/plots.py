@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib.util
 import io as _io
 import math
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -101,7 +101,7 @@ def _one_or_two(name: str, values: list | None) -> list | None:
     return values
 
 
-def config_from_args(args: argparse.Namespace) -> "DegradeConfig":
+def config_from_args(args: argparse.Namespace) -> DegradeConfig:
     """The :class:`DegradeConfig` the command line describes."""
     from ..simulate.dataset import DegradeConfig
 

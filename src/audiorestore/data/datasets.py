@@ -22,7 +22,8 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import soundfile as sf
@@ -694,7 +695,7 @@ class FixedSet(Dataset):
         self.items = [(n.float(), c.float()) for n, c in items]
 
     @classmethod
-    def from_dataset(cls, dataset: Dataset, count: int | None = None) -> "FixedSet":
+    def from_dataset(cls, dataset: Dataset, count: int | None = None) -> FixedSet:
         """Materialise examples ``0 .. count - 1`` (default: all of a finite dataset)."""
         n = len(dataset) if count is None else int(count)  # type: ignore[arg-type]
         return cls([dataset[i] for i in range(n)])

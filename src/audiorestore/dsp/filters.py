@@ -6,7 +6,8 @@ One design function serves the classical filtering denoisers and the simulator's
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Literal
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import signal

@@ -19,7 +19,8 @@ Example:
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from torch import Tensor, nn
 

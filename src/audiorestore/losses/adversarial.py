@@ -22,7 +22,8 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal, Sequence, Union
+from typing import Literal, Union
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +33,7 @@ from ..errors import ParameterError
 
 GanKind = Literal["lsgan", "hinge", "nsgan"]
 GAN_KINDS: tuple[str, ...] = ("lsgan", "hinge", "nsgan")
-Scores = Union[Tensor, Sequence["Scores"]]
+Scores = Union[Tensor, Sequence["Scores"]]  # noqa: UP007 (recursive alias)
 
 
 def flatten(scores: Scores) -> list[Tensor]:

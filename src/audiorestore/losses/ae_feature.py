@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import nn
@@ -76,7 +76,7 @@ class AutoencoderFeatureLoss(nn.Module):
         """The rate of the audio the autoencoder was trained on (its features describe that band)."""
         return int(self.net.config.sample_rate)
 
-    def train(self, mode: bool = True) -> "AutoencoderFeatureLoss":
+    def train(self, mode: bool = True) -> AutoencoderFeatureLoss:
         super().train(mode)
         self.net.eval()  # frozen
         return self

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import nn
@@ -68,7 +68,7 @@ class DeepFeatureLoss(nn.Module):
             raise ParameterError(f"need {n_layers} layer weights, got {tuple(w.shape)}")
         self.register_buffer("weights", w)
 
-    def train(self, mode: bool = True) -> "DeepFeatureLoss":
+    def train(self, mode: bool = True) -> DeepFeatureLoss:
         super().train(mode)
         self.net.eval()  # frozen: always the running statistics
         return self

@@ -91,7 +91,7 @@ class AudioUNetConfig(UNetDepth):
         _check_rates(self.sample_rate, self.input_rate, self.interpolation, self.dropout)
 
     @classmethod
-    def tiny(cls) -> "AudioUNetConfig":
+    def tiny(cls) -> AudioUNetConfig:
         """About 10k parameters, for tests: two blocks of 8 and 16 filters, no dropout."""
         return cls(filters=(8, 16), kernel_sizes=(9, 5), bottleneck_filters=16, bottleneck_kernel=5,
                    final_kernel=5, dropout=0.0, segment_length=256)

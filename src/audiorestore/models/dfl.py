@@ -63,7 +63,7 @@ class DFLConfig:
             raise ValueError(f"need odd kernel_size and positive channels/n_dilated, got {self}")
 
     @classmethod
-    def tiny(cls) -> "DFLConfig":
+    def tiny(cls) -> DFLConfig:
         return cls(channels=8, n_dilated=4)
 
     @property
@@ -151,7 +151,7 @@ class LossNetConfig:
             raise ValueError(f"need odd kernel_size and positive n_layers, got {self}")
 
     @classmethod
-    def tiny(cls) -> "LossNetConfig":
+    def tiny(cls) -> LossNetConfig:
         return cls(n_layers=6, base_channels=4, double_every=3, tasks=("task",), n_classes=(2,))
 
     def layer_channels(self) -> list[int]:

@@ -60,7 +60,7 @@ class DNPConfig:
             raise ValueError(f"kernel widths must be odd, got {self.down_kernel} and {self.up_kernel}")
 
     @classmethod
-    def tiny(cls) -> "DNPConfig":
+    def tiny(cls) -> DNPConfig:
         return cls(n_layers=3, base_channels=4)
 
 

@@ -266,9 +266,9 @@ class GatedDilatedConv1d(nn.Module):
 
 # ------------------------------------------------------------------ super-resolution blocks (1-D)
 # Subpixel / superpixel shuffling and Temporal FiLM, shared by AudioUNet, TFiLM and MU-GAN.
-import torch as _torch_sr
-import torch.nn.functional as _F_sr
-from torch import nn as _nn_sr
+import torch as _torch_sr  # noqa: E402
+import torch.nn.functional as _F_sr  # noqa: E402
+from torch import nn as _nn_sr  # noqa: E402
 
 
 def subpixel_shuffle(x: _torch_sr.Tensor, factor: int) -> _torch_sr.Tensor:

@@ -106,7 +106,7 @@ class MUGANConfig(UNetDepth):
         _check_rates(self.sample_rate, self.input_rate, self.interpolation, self.dropout)
 
     @classmethod
-    def tiny(cls) -> "MUGANConfig":
+    def tiny(cls) -> MUGANConfig:
         """A few thousand parameters, for tests: two blocks, widths 3 and 9, a 3-block discriminator."""
         return cls(filters=(8, 16), kernel_sizes=(3, 9), bottleneck_filters=16, final_kernel=5, dropout=0.0,
                    segment_length=256, disc_filters=(4, 8, 8), disc_kernel_sizes=(3, 9), disc_hidden=8,
@@ -138,7 +138,7 @@ class MUGANAEConfig:
         return 2 ** (len(self.filters) + 1)
 
     @classmethod
-    def tiny(cls) -> "MUGANAEConfig":
+    def tiny(cls) -> MUGANAEConfig:
         return cls(filters=(8, 16), kernel_sizes=(3, 9), bottleneck_filters=16, final_kernel=5,
                    segment_length=256)
 

@@ -101,7 +101,7 @@ class SEGANConfig:
         return self.stride ** self.n_layers
 
     @classmethod
-    def tiny(cls) -> "SEGANConfig":
+    def tiny(cls) -> SEGANConfig:
         """A few thousand parameters, for tests: 4 layers, kernel 15, 256-sample windows."""
         return cls(channels=(4, 8, 8, 16), kernel_size=15, z_channels=8, segment_length=256)
 

@@ -56,7 +56,7 @@ class TFiLMConfig(AudioUNetConfig):
             raise ValueError(f"dilation and block_size must be positive, got {self.dilation}, {self.block_size}")
 
     @classmethod
-    def tiny(cls) -> "TFiLMConfig":
+    def tiny(cls) -> TFiLMConfig:
         """About 10k parameters, for tests: two blocks of 8 and 16 filters, TFiLM blocks of 4 steps."""
         return cls(filters=(8, 16), kernel_sizes=(9, 5), bottleneck_filters=16, bottleneck_kernel=5,
                    final_kernel=5, block_size=4, dropout=0.0, segment_length=256)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import abc
 import math
-from typing import Any, ClassVar, Sequence, TypeVar
+from typing import Any, ClassVar, TypeVar
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -29,7 +30,7 @@ FloatRange = float | tuple[float, float]
 #: An integer (fixed) or ``(low, high)`` inclusive (drawn uniformly).
 IntRange = int | tuple[int, int]
 
-_REGISTRY: dict[str, type["Degradation"]] = {}
+_REGISTRY: dict[str, type[Degradation]] = {}
 
 
 def as_signal(x: np.ndarray, what: str = "audio") -> np.ndarray:

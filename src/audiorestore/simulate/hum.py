@@ -10,7 +10,8 @@ Hiss is the thermal and shot noise of amplifiers and tape: broadband, white or t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import signal

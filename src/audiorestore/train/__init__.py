@@ -21,7 +21,7 @@ _EXPORTS = {
     "save_model": "checkpoint", "load_model": "checkpoint",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605
 
 
 def __getattr__(name: str) -> Any:

@@ -268,7 +268,7 @@ def resolve(cfg: ExperimentConfig) -> ExperimentConfig:
     """
     out = dataclasses.replace(cfg, model=complete_model(cfg.model), data=apply_manifests(apply_splits(cfg.data)))
     spec = get_family(cfg.model.family)
-    for name, w in cfg.loss.weights.items():
+    for name, _w in cfg.loss.weights.items():
         if name not in RECONSTRUCTION_LOSSES and name not in ADVERSARIAL_TERMS:
             known = ", ".join(sorted(RECONSTRUCTION_LOSSES) + list(ADVERSARIAL_TERMS))
             raise ParameterError(f"loss.weights: unknown loss '{name}' (known: {known})")

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, ContextManager
+from typing import Any
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -52,7 +53,7 @@ class StepContext:
     conditional: bool = True
     disc_start: int = 0
     generator: torch.Generator | None = None
-    autocast: Callable[[], ContextManager[Any]] = field(default=contextlib.nullcontext)
+    autocast: Callable[[], contextlib.AbstractContextManager[Any]] = field(default=contextlib.nullcontext)
 
 
 StepFn = Callable[[StepContext, Batch], dict[str, Tensor]]

@@ -98,7 +98,7 @@ def aurora2(root: Path, *, sets: str = "clean,multi,testa,testb,testc", file_lis
 
     clean_files = _files(clean_train) if clean_train is not None else {}
     if "clean" in wanted:
-        for stem, p in sorted(clean_files.items()):
+        for _stem, p in sorted(clean_files.items()):
             add("train", f"train/clean/{p.stem}", speaker=p.stem.split("_")[0], clean=p,
                 meta={"set": "train_clean", "condition": "clean", "snr_db": None})
     if "multi" in wanted and multi is not None:
