@@ -18,13 +18,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, ClassVar, TypeVar
 from collections.abc import Callable
 
 import numpy as np
 
 from .config import coerce_value, field_doc
-from .errors import AudioInputError, ParameterError
+from .errors import AudioInputError, AudioRestoreError, ParameterError
 
 log = logging.getLogger(__name__)
 
@@ -166,47 +167,80 @@ def _fit_length(y: np.ndarray, n: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------- registry
+# Built-in methods are not imported to be registered: audiorestore/catalog.py says which module
+# defines each name, and method_class() imports that module on first use. _METHODS holds the
+# classes loaded so far and the users' own methods (added with @register).
 _METHODS: dict[str, type] = {}
 E = TypeVar("E", bound=type)
 
 
 def register(cls: E) -> E:
-    """Class decorator adding a method under its ``name`` (must be unique)."""
+    """Class decorator adding a method under its ``name`` (must be unique).
+
+    The names of the built-in methods (:data:`audiorestore.catalog.METHODS`) are taken by the classes
+    the catalog names, loaded or not.
+
+    Example:
+        >>> @register
+        ... @dataclass
+        ... class Halve(Enhancer):
+        ...     name = "halve_doc_example"
+        ...     def enhance_channel(self, x, sample_rate, noise):
+        ...         return 0.5 * x
+        >>> get_method("halve_doc_example")(np.ones(4), 8000).tolist()
+        [0.5, 0.5, 0.5, 0.5]
+    """
+    from . import catalog  # here: `python -m audiorestore.catalog` runs it as __main__
+
     name = getattr(cls, "name", "")
     if not name:
         raise ValueError(f"{cls.__name__} has no name")
     if name in _METHODS and _METHODS[name] is not cls:
         raise ValueError(f"method name '{name}' is registered twice ({_METHODS[name].__name__}, {cls.__name__})")
+    builtin = catalog.METHODS.get(name) or catalog.PEERS.get(name)
+    if builtin is not None and not catalog.defines(builtin, cls):
+        raise ValueError(f"method name '{name}' is taken by the built-in method in {builtin} "
+                         f"(registering {cls.__module__}.{cls.__qualname__})")
     _METHODS[name] = cls
     return cls
 
 
-def _load_builtin() -> None:
-    # Importing the packages registers their methods; done lazily to keep `import audiorestore` fast.
-    from . import classical  # noqa: F401
-    try:
-        from . import models  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - models need torch, a core dependency
-        log.debug("neural models unavailable: %s", exc)
-    from . import superres  # noqa: F401  super-resolution baselines and neural upsamplers
+def _load(name: str) -> type | None:
+    """Import the class of a built-in method or peer named in the catalog; None for an unknown name."""
+    from . import catalog
+
+    if name in catalog.PEERS:  # optional third-party packages: register() says what to install
+        return catalog.import_target(catalog.PEERS[name]).register(name)
+    where = catalog.METHODS.get(name)
+    if where is None:
+        return None
+    target = catalog.import_target(where)
+    cls = _METHODS.get(name) if isinstance(target, ModuleType) else target
+    if not isinstance(cls, type) or getattr(cls, "name", None) != name:
+        raise AudioRestoreError(f"the catalog places method '{name}' in {where}, which does not define it "
+                                "(fix audiorestore/catalog.py)")
+    return register(cls)
 
 
 def list_methods(task: str | None = None) -> list[type]:
-    """Registered method classes (optionally of one task: 'denoise' or 'upsample'), sorted by name."""
-    _load_builtin()
+    """Method classes (optionally of one task: 'denoise' or 'upsample'), sorted by name: every built-in
+    method (this imports them all, torch included) and the ones registered with :func:`register`."""
+    from . import catalog
+
+    for name in catalog.METHODS:
+        method_class(name)
     return [c for n, c in sorted(_METHODS.items()) if task is None or c.task == task]
 
 
 def method_class(name: str) -> type:
-    _load_builtin()
-    if name.startswith("peer_") and name not in _METHODS:
-        from .bench import peers  # optional third-party tools, registered only when asked for
+    """The class of method ``name``, its module imported on first use."""
+    cls = _METHODS.get(name) or _load(name)
+    if cls is None:
+        from . import catalog
 
-        peers.register(name)
-    if name not in _METHODS:
-        known = ", ".join(sorted(_METHODS))
+        known = ", ".join(sorted(set(_METHODS) | set(catalog.METHODS)))
         raise ParameterError(f"unknown method '{name}' (known: {known})")
-    return _METHODS[name]
+    return cls
 
 
 def get_method(name: str, **params: Any) -> Any:
@@ -225,26 +259,68 @@ def get_method(name: str, **params: Any) -> Any:
         raise ParameterError(f"method '{name}': {exc}") from None
 
 
-def describe_method(cls: type) -> str:
-    """One line: name, summary, parameters with defaults."""
-    parts = []
+@dataclass(frozen=True)
+class MethodInfo:
+    """What ``audiorestore methods`` shows of a method: read from its class, or from the generated
+    listing (:mod:`audiorestore._catalog_listing`) so that listing imports no method module.
+
+    ``params`` rows are ``(parameter, repr of its default or "required", doc)``.
+    """
+
+    name: str
+    task: str
+    summary: str
+    citation: str
+    params: tuple[tuple[str, str, str], ...]
+
+    def line(self) -> str:
+        """One line: name, summary, parameters with defaults."""
+        return f"{self.name:<22} {self.summary}  [{', '.join(f'{p}={d}' for p, d, _ in self.params)}]"
+
+
+def method_info(cls: type) -> MethodInfo:
+    """The :class:`MethodInfo` of a method class."""
+    rows = []
     for f in dataclasses.fields(cls):
         if not f.init:
             continue
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else "required")  # type: ignore[misc]
-        parts.append(f"{f.name}={default!r}")
-    return f"{cls.name:<22} {cls.summary}  [{', '.join(parts)}]"
+        if f.default is not dataclasses.MISSING:
+            default = repr(f.default)
+        elif f.default_factory is not dataclasses.MISSING:
+            default = repr(f.default_factory())
+        else:
+            default = "required"
+        rows.append((f.name, default, field_doc(f)))
+    return MethodInfo(cls.name, cls.task, cls.summary, cls.citation, tuple(rows))
+
+
+def list_method_info(task: str | None = None) -> list[MethodInfo]:
+    """:class:`MethodInfo` of every method, sorted by name, without importing the built-in ones: the
+    generated listing serves the catalog's methods not loaded yet (a name missing from it is imported)."""
+    from . import catalog
+
+    try:
+        from ._catalog_listing import LISTING
+    except ImportError:  # pragma: no cover - the generated module is part of the package
+        LISTING = {}
+    infos: dict[str, MethodInfo] = {}
+    for name in catalog.METHODS:
+        record = LISTING.get(name) if name not in _METHODS else None
+        infos[name] = (MethodInfo(**{**record, "params": tuple(tuple(r) for r in record["params"])})
+                       if record is not None else method_info(method_class(name)))
+    for name, cls in _METHODS.items():
+        infos.setdefault(name, method_info(cls))
+    return [i for _, i in sorted(infos.items()) if task is None or i.task == task]
+
+
+def describe_method(cls: type) -> str:
+    """One line: name, summary, parameters with defaults."""
+    return method_info(cls).line()
 
 
 def method_help(cls: type) -> list[tuple[str, str, str]]:
     """(parameter, default, doc) rows for a method."""
-    rows = []
-    for f in dataclasses.fields(cls):
-        if f.init:
-            d = f.default if f.default is not dataclasses.MISSING else "required"
-            rows.append((f.name, repr(d), field_doc(f)))
-    return rows
+    return list(method_info(cls).params)
 
 
 Factory = Callable[..., Enhancer]

@@ -23,12 +23,13 @@ import json
 import logging
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from .errors import AudioRestoreError, ParameterError
+
+if TYPE_CHECKING:  # torch is imported by load(), not by listing the models
+    import torch
+    from torch import nn
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,8 @@ def names() -> list[str]:
 
 def get(name: str) -> PretrainedModel:
     """The entry called ``name``; ParameterError lists the known names."""
-    for m in list_models():
+    # shipped entries first, as in list_models(); the unittest ones build every model family
+    for m in _shipped() + (_unittest_entries() if name.endswith(UNITTEST_SUFFIX) else []):
         if m.name == name:
             return m
     raise ParameterError(f"unknown pretrained model '{name}' (known: {', '.join(names()) or 'none'})")
@@ -252,6 +254,8 @@ def load(name: str, device: str | torch.device = "cpu") -> tuple[nn.Module, dict
         >>> meta["family"], meta["sample_rate"]         # doctest: +SKIP
         ('segan', 16000)
     """
+    import torch
+
     entry = get(name)
     if entry.is_unittest:
         from .models.registry import build_model, config_dict, get_family

@@ -1,6 +1,8 @@
-"""Classical denoisers. Importing this package registers each one as a method."""
+"""Classical denoisers: :mod:`.filtering` (FIR/IIR filters, notch, smoothing), :mod:`.adaptive`
+(LMS/NLMS/RLS/FDAF noise cancelling, adaptive line enhancer), :mod:`.spectral` (spectral subtraction,
+Wiener, MMSE-STSA, log-MMSE, OM-LSA, spectral gating), :mod:`.block_thresholding` (Yu, Mallat & Bacry
+2008) and :mod:`.noise_estimation`.
 
-from . import filtering  # noqa: F401  FIR/IIR filters, notch, smoothing
-from . import adaptive  # noqa: F401  LMS/NLMS/RLS/FDAF noise cancelling, adaptive line enhancer
-from . import spectral  # noqa: F401  spectral subtraction, Wiener, MMSE-STSA, log-MMSE, spectral gating
-from . import block_thresholding  # noqa: F401  time-frequency block thresholding (Yu, Mallat & Bacry 2008)
+Importing this package imports none of them: each method is found through
+:mod:`audiorestore.catalog` and its module imported on first use.
+"""

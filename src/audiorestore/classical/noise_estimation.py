@@ -34,9 +34,7 @@ import math
 from typing import Literal
 
 import numpy as np
-from scipy.signal import get_window, lfilter
-
-from ..dsp.stft import stft
+from ..dsp.stft import get_window, stft
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +92,7 @@ def noise_psd_from_sample(noise: np.ndarray, n_fft: int, hop_length: int, win_le
         power = np.abs(stft(noise, n_fft, hop_length, win_length, window, center=False)) ** 2
         return power.mean(axis=-1)
     # E|X(k)|^2 = sigma^2 * sum(w^2) for white noise of variance sigma^2
-    w = get_window(window, win_length, fftbins=True)
+    w = get_window(window, win_length)
     var = np.mean(noise ** 2, axis=-1, keepdims=True) if noise.shape[-1] else np.zeros(noise.shape[:-1] + (1,))
     if noise.shape[-1]:
         log.warning("noise sample of %d samples is shorter than one window (%d); assuming white noise",
@@ -340,6 +338,8 @@ def mcra(power: np.ndarray, frame_period_s: float, delta: float = 5.0, window_s:
         s_f = sum(b[i] * padded[..., i:i + n_freq, :] for i in range(b.size))
     else:
         s_f = p_in
+    from scipy.signal import lfilter  # here, not at import: scipy.signal is slow to import
+
     # eq. (7): first-order recursive smoothing in time, started at the first frame
     s = lfilter([1 - a_s], [1, -a_s], s_f, axis=-1, zi=a_s * s_f[..., :1])[0]
     s_min = _running_block_min(s, max(int(round(window_s / frame_period_s)), 1))

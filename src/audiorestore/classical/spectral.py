@@ -31,7 +31,6 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy import ndimage
-from scipy.signal import lfilter
 from scipy.special import digamma, exp1, expit, gamma as gamma_fn, i0e, i1e, polygamma
 
 from ..dsp.stft import istft, stft
@@ -352,6 +351,8 @@ def smooth_mask(mask: np.ndarray, freq_bins: int, time_frames: int) -> np.ndarra
 
 def _zero_phase_smooth(x: np.ndarray, coeff: float) -> np.ndarray:
     """One-pole low-pass along the last axis, run forward then backward (no delay), edges held."""
+    from scipy.signal import lfilter  # here, not at import: scipy.signal is slow to import
+
     b, a = [1 - coeff], [1, -coeff]
     y = lfilter(b, a, x, axis=-1, zi=coeff * x[..., :1])[0]
     y = lfilter(b, a, y[..., ::-1], axis=-1, zi=coeff * y[..., -1:])[0]
@@ -615,6 +616,8 @@ def om_lsa_gain(power: np.ndarray, noise_psd: np.ndarray, alpha: float = 0.92, x
     g_h1, xi = decision_directed_gain(power, noise_psd, TabulatedGain("logmmse"), alpha, xi_min_db, return_xi=True)
     z_min, z_max = 10.0 ** (zeta_min_db / 10), 10.0 ** (zeta_max_db / 10)
     p_min, p_max = 10.0 ** (peak_min_db / 10), 10.0 ** (peak_max_db / 10)
+    from scipy.signal import lfilter  # here, not at import: scipy.signal is slow to import
+
     # eq. (26): recursive average over frames, started at the first frame's value
     zeta = lfilter([1 - beta], [1, -beta], xi, axis=-1, zi=beta * xi[..., :1])[0]
     p_local = _presence_ramp(ndimage.convolve1d(zeta, hann_kernel(local_bins), axis=-2, mode="nearest"), z_min, z_max)

@@ -11,16 +11,31 @@ import sys
 from .. import __version__
 from ..errors import AudioRestoreError
 
-#: subcommand name -> module in this package exposing ``add_parser(subparsers)`` and ``run(args) -> int``
+#: subcommand name -> module in this package exposing ``add_parser(subparsers)`` and ``run(args) -> int``.
+#: A command module imports only argparse and light modules at its top; the rest goes inside ``run``
+#: (tests/cli/test_startup.py checks what a command imports).
 SUBCOMMANDS = ["denoise", "upsample", "methods", "models", "degrade", "evaluate", "train", "bench", "data"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` names (its first positional argument; the top-level options take no
+    value), or None for none or an unknown one."""
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in SUBCOMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``command``, only that subcommand's module is imported and its
+    parser built (the others stay out of ``audiorestore denoise ...``'s start-up)."""
     parser = argparse.ArgumentParser(prog="audiorestore", description="Restore degraded audio: denoise and upsample.")
     parser.add_argument("--version", action="version", version=f"audiorestore {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    for name in SUBCOMMANDS if command is None else [command]:
         try:
             mod = importlib.import_module(f".{name}", __package__)
         except ModuleNotFoundError as exc:
@@ -33,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="audiorestore: warning: %(message)s" if not args.verbose else "%(levelname)s %(name)s: %(message)s")

@@ -1,10 +1,14 @@
-"""``audiorestore methods``: every method, one line each, with parameters and defaults."""
+"""``audiorestore methods``: every method, one line each, with parameters and defaults.
+
+Listed from the generated catalog listing (:func:`audiorestore.enhancer.list_method_info`), so no
+method module (nor torch or scipy) is imported.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from ..enhancer import describe_method, list_methods, method_class, method_help
+from ..enhancer import list_method_info
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -16,13 +20,16 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     if args.name:
-        cls = method_class(args.name)
-        print(f"{cls.name} ({cls.task}): {cls.summary}")
-        if cls.citation:
-            print(f"  reference: {cls.citation}")
-        for name, default, doc in method_help(cls):
+        from ..enhancer import method_class, method_info
+
+        infos = {i.name: i for i in list_method_info()}
+        info = infos.get(args.name) or method_info(method_class(args.name))  # unknown: method_class says so
+        print(f"{info.name} ({info.task}): {info.summary}")
+        if info.citation:
+            print(f"  reference: {info.citation}")
+        for name, default, doc in info.params:
             print(f"  --set {name}={default}" + (f"   {doc}" if doc else ""))
         return 0
-    for cls in list_methods(args.task):
-        print(describe_method(cls))
+    for info in list_method_info(args.task):
+        print(info.line())
     return 0

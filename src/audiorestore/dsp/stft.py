@@ -9,11 +9,43 @@ condition, and approximately otherwise via the usual window-square normalisation
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import get_window
+
+#: Cosine-sum windows (coefficients of ``cos(k x)``) computed here with numpy, value for value as
+#: ``scipy.signal.get_window`` computes them: importing scipy.signal takes about half a second, more
+#: than a classical denoiser spends on a short file, and the spectral methods use only these.
+_COSINE_WINDOWS: dict[str, tuple[float, ...]] = {"hann": (0.5, 1.0 - 0.5), "hamming": (0.54, 1.0 - 0.54)}
+
+
+def get_window(window: str | tuple, win_length: int) -> np.ndarray:
+    """Periodic (DFT-even) analysis window, as ``scipy.signal.get_window(window, win_length, fftbins=True)``.
+
+    ``"hann"`` and ``"hamming"`` are computed with numpy (same values, bit for bit); any other scipy
+    window name or ``(name, parameter)`` tuple is handed to scipy.signal, imported then.
+
+    Shape:
+        ``(win_length,)`` float64.
+    Example:
+        >>> get_window("hann", 4).tolist()
+        [0.0, 0.5, 1.0, 0.5]
+    """
+    coeffs = _COSINE_WINDOWS.get(window) if isinstance(window, str) else None
+    if coeffs is None:
+        from scipy.signal import get_window as scipy_get_window
+
+        return scipy_get_window(window, win_length, fftbins=True)
+    if int(win_length) != win_length or win_length < 0:
+        raise ValueError(f"window length must be a non-negative integer, got {win_length}")
+    if win_length <= 1:
+        return np.ones(int(win_length))
+    fac = np.linspace(-np.pi, np.pi, int(win_length) + 1)  # one sample more, dropped: the periodic window
+    w = np.zeros(int(win_length) + 1)
+    for k, a in enumerate(coeffs):
+        w += a * np.cos(k * fac)
+    return w[:-1]
 
 
 def _window(window: str | np.ndarray, win_length: int, n_fft: int) -> np.ndarray:
-    w = get_window(window, win_length, fftbins=True) if isinstance(window, str) else np.asarray(window, float)
+    w = get_window(window, win_length) if isinstance(window, str) else np.asarray(window, float)
     if w.shape != (win_length,):
         raise ValueError(f"window must have length win_length={win_length}, found shape {w.shape}")
     if win_length < n_fft:  # centre the window in the frame, as librosa does

@@ -18,7 +18,7 @@ from typing import Any
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
-from scipy import stats
+
 from ..io import write_text_atomic
 
 
@@ -57,6 +57,8 @@ def mean_ci(values: Iterable[float], confidence: float = 0.95, name: str = "") -
     mean = float(v.mean())
     if n == 1:
         return Summary(name, 1, mean, math.nan, math.nan, math.nan, confidence)
+    from scipy import stats  # here, not at import: scipy.stats takes over half a second to import
+
     std = float(v.std(ddof=1))
     half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
     return Summary(name, n, mean, std, mean - half, mean + half, confidence)

@@ -1,8 +1,7 @@
 """Neural model families (architecture only, one module each) and their Enhancer wrappers.
 
-Importing this package registers every family (:mod:`._families`) and, through :mod:`.neural`, one
-denoising method per family plus the generic ``neural`` method.
+Importing this package imports none of them (nor torch): the families are found through
+:mod:`audiorestore.catalog` by :mod:`.registry`, and the methods (:mod:`.neural`: the generic
+``neural`` method and one per denoising family; :mod:`.dnp_method`: ``dnp``) by
+:func:`audiorestore.enhancer.method_class`, each imported on first use.
 """
-
-from . import neural  # noqa: F401  registers the neural methods
-from . import dnp_method  # noqa: F401  registers the "dnp" method (Deep Network Prior)

@@ -2,6 +2,8 @@
 
 Every family module registers itself with :func:`register_family`; checkpoints store the family name
 and the config dict, so :func:`build_model` can rebuild any model without pickles (STYLE.md point 6).
+:data:`audiorestore.catalog.FAMILIES` says which module registers each family: :func:`get_family`
+imports only that one, on first use; :func:`list_families` imports them all.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from collections.abc import Callable
 
+from .. import catalog
 from ..config import from_dict
 from ..errors import ParameterError
 
@@ -42,26 +45,35 @@ FAMILIES: dict[str, FamilySpec] = {}
 def register_family(name: str, config_cls: type, model_cls: type, task: str, tiny: Callable[[], Any],
                     summary: str = "", citation: str = "",
                     discriminator: Callable[[Any], Any] | None = None) -> FamilySpec:
+    """Add a model family (called by its module at import); a built-in family name
+    (:data:`audiorestore.catalog.FAMILIES`) is taken by the module the catalog names."""
     if name in FAMILIES and FAMILIES[name].model_cls is not model_cls:
         raise ValueError(f"model family '{name}' registered twice")
+    if name in catalog.FAMILIES and catalog.FAMILIES[name] not in (model_cls.__module__, config_cls.__module__):
+        raise ValueError(f"model family name '{name}' is taken by the built-in family in {catalog.FAMILIES[name]}")
     spec = FamilySpec(name, config_cls, model_cls, task, tiny, summary, citation, discriminator)
     FAMILIES[name] = spec
     return spec
 
 
-def _load_families() -> None:
-    from . import _families  # noqa: F401  imports every family module
-
-
 def get_family(name: str) -> FamilySpec:
-    _load_families()
+    """The family called ``name``, its module imported on first use."""
+    if name not in FAMILIES and name in catalog.FAMILIES:
+        catalog.import_target(catalog.FAMILIES[name])
+        if name not in FAMILIES:
+            raise ValueError(f"the catalog places model family '{name}' in {catalog.FAMILIES[name]}, which does "
+                             "not register it (fix audiorestore/catalog.py)")
     if name not in FAMILIES:
-        raise ParameterError(f"unknown model family '{name}' (known: {', '.join(sorted(FAMILIES))})")
+        known = ", ".join(sorted(set(FAMILIES) | set(catalog.FAMILIES)))
+        raise ParameterError(f"unknown model family '{name}' (known: {known})")
     return FAMILIES[name]
 
 
 def list_families(task: str | None = None) -> list[FamilySpec]:
-    _load_families()
+    """Every family (optionally of one task), sorted by name: the built-in ones (this imports them all)
+    and any registered with :func:`register_family`."""
+    for name in catalog.FAMILIES:
+        get_family(name)
     return [s for n, s in sorted(FAMILIES.items()) if task is None or s.task == task]
 
 

@@ -1,7 +1,8 @@
 """Audio super-resolution (bandwidth extension): interpolation baselines and neural upsamplers.
 
-Importing this package registers the methods ``linear``, ``spline``, ``sinc`` (baselines) and
-``audiounet``, ``tfilm``, ``mugan`` (neural, from a checkpoint) with :mod:`audiorestore.enhancer`.
+The methods ``linear``, ``spline``, ``sinc`` (:mod:`.baselines`) and ``audiounet``, ``tfilm``,
+``mugan``, ``auto`` (:mod:`.neural`, torch) are found through :mod:`audiorestore.catalog`; the names
+below are imported from their module on first use (PEP 562), so the baselines never import torch.
 
 Example:
     >>> import numpy as np
@@ -11,8 +12,25 @@ Example:
     (1, 4800)
 """
 
-from .baselines import LinearUpsampler, SincUpsampler, SplineUpsampler, interpolate
-from .neural import AudioUNetUpsampler, MUGANUpsampler, NeuralUpsampler, TFiLMUpsampler, upsampler_from_checkpoint
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: public name -> submodule defining it
+_EXPORTS = {"interpolate": "baselines", "LinearUpsampler": "baselines", "SplineUpsampler": "baselines",
+            "SincUpsampler": "baselines", "NeuralUpsampler": "neural", "AudioUNetUpsampler": "neural",
+            "TFiLMUpsampler": "neural", "MUGANUpsampler": "neural", "upsampler_from_checkpoint": "neural"}
 
 __all__ = ["interpolate", "LinearUpsampler", "SplineUpsampler", "SincUpsampler", "NeuralUpsampler",
            "AudioUNetUpsampler", "TFiLMUpsampler", "MUGANUpsampler", "upsampler_from_checkpoint"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
