@@ -195,12 +195,12 @@ def register(cls: E) -> E:
     name = getattr(cls, "name", "")
     if not name:
         raise ValueError(f"{cls.__name__} has no name")
-    if name in _METHODS and _METHODS[name] is not cls:
-        raise ValueError(f"method name '{name}' is registered twice ({_METHODS[name].__name__}, {cls.__name__})")
     builtin = catalog.METHODS.get(name) or catalog.PEERS.get(name)
     if builtin is not None and not catalog.defines(builtin, cls):
         raise ValueError(f"method name '{name}' is taken by the built-in method in {builtin} "
                          f"(registering {cls.__module__}.{cls.__qualname__})")
+    if name in _METHODS and _METHODS[name] is not cls:
+        raise ValueError(f"method name '{name}' is registered twice ({_METHODS[name].__name__}, {cls.__name__})")
     _METHODS[name] = cls
     return cls
 

@@ -33,10 +33,10 @@ def get_window(window: str | tuple, win_length: int) -> np.ndarray:
         from scipy.signal import get_window as scipy_get_window
 
         return scipy_get_window(window, win_length, fftbins=True)
-    if int(win_length) != win_length or win_length < 0:
-        raise ValueError(f"window length must be a non-negative integer, got {win_length}")
-    if win_length <= 1:
-        return np.ones(int(win_length))
+    if int(win_length) != win_length or win_length < 1:
+        raise ValueError(f"window length must be a positive integer, got {win_length}")
+    if win_length == 1:
+        return np.ones(1)
     fac = np.linspace(-np.pi, np.pi, int(win_length) + 1)  # one sample more, dropped: the periodic window
     w = np.zeros(int(win_length) + 1)
     for k, a in enumerate(coeffs):

@@ -47,10 +47,10 @@ def register_family(name: str, config_cls: type, model_cls: type, task: str, tin
                     discriminator: Callable[[Any], Any] | None = None) -> FamilySpec:
     """Add a model family (called by its module at import); a built-in family name
     (:data:`audiorestore.catalog.FAMILIES`) is taken by the module the catalog names."""
-    if name in FAMILIES and FAMILIES[name].model_cls is not model_cls:
-        raise ValueError(f"model family '{name}' registered twice")
     if name in catalog.FAMILIES and catalog.FAMILIES[name] not in (model_cls.__module__, config_cls.__module__):
         raise ValueError(f"model family name '{name}' is taken by the built-in family in {catalog.FAMILIES[name]}")
+    if name in FAMILIES and FAMILIES[name].model_cls is not model_cls:
+        raise ValueError(f"model family '{name}' registered twice")
     spec = FamilySpec(name, config_cls, model_cls, task, tiny, summary, citation, discriminator)
     FAMILIES[name] = spec
     return spec
