@@ -14,8 +14,9 @@ import audiorestore
 from audiorestore import catalog
 from audiorestore._catalog_listing import LISTING
 from audiorestore.bench import peers
-from audiorestore.enhancer import (_METHODS, Enhancer, get_method, list_method_info, list_methods, method_class,
-                                   method_info, register)
+from audiorestore.enhancer import (_METHODS, LISTING_FILE, Enhancer, build_method_listing, get_method,
+                                   list_method_info, list_methods, method_class, method_info, register,
+                                   render_method_listing)
 from audiorestore.errors import ParameterError
 from audiorestore.models.registry import FAMILIES, get_family, list_families, register_family
 
@@ -54,8 +55,8 @@ def test_everything_registered_is_in_the_catalog() -> None:
 
 
 def test_generated_listing_is_current() -> None:
-    assert catalog.render_listing(catalog.build_listing()) == catalog.LISTING_FILE.read_text(), \
-        "the method listing is stale: run `python -m audiorestore.catalog`"
+    assert render_method_listing(build_method_listing()) == LISTING_FILE.read_text(), \
+        "the method listing is stale: run `audiorestore methods --write-listing`"
     assert set(LISTING) == set(catalog.METHODS)
     # the listing shows what the classes show
     assert {i.name: i for i in list_method_info()}["logmmse"] == method_info(method_class("logmmse"))

@@ -1,5 +1,5 @@
 """What ``audiorestore methods`` lists, generated from the classes named in catalog.py by
-``python -m audiorestore.catalog``: do not edit (tests/test_catalog.py checks it is current).
+``audiorestore methods --write-listing``: do not edit (tests/test_catalog.py checks it is current).
 """
 
 LISTING = {

@@ -3,14 +3,16 @@
 Nothing is imported to register a built-in. :func:`audiorestore.enhancer.method_class` and
 :func:`audiorestore.models.registry.get_family` look a name up here and import only the module that
 defines it, on first use, so ``import audiorestore`` and a classical ``audiorestore denoise`` never
-import torch, and ``audiorestore methods`` lists everything from :data:`_catalog_listing.LISTING
-<audiorestore._catalog_listing.LISTING>` (generated from these classes) without importing any of them.
+import torch, and ``audiorestore methods`` lists everything from :data:`audiorestore._catalog_listing.LISTING`
+(generated from these classes) without importing any of them.
 
 Adding a method: define it (an :class:`~audiorestore.enhancer.Enhancer` or
 :class:`~audiorestore.enhancer.Upsampler` dataclass, decorated with ``@register`` as before), add
 ``"name": "module:Class"`` to :data:`METHODS`, then regenerate the listing::
 
-    python -m audiorestore.catalog
+    audiorestore methods --write-listing
+
+This module imports nothing of audiorestore, so every registry can import it.
 
 ``tests/test_catalog.py`` fails when a registered method, family or peer is missing here, when an
 entry points at the wrong class, or when the listing is out of date.
@@ -24,10 +26,7 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
-import sys
-from pathlib import Path
 from typing import Any
 
 #: Method name -> ``"module:Class"``. A bare ``"module"`` names a module whose import registers the
@@ -96,10 +95,6 @@ PEERS: dict[str, str] = {
     "peer_deepfilternet": "audiorestore.bench.peers",
 }
 
-LISTING_MODULE = "audiorestore._catalog_listing"
-LISTING_FILE = Path(__file__).with_name("_catalog_listing.py")
-
-
 def split(where: str) -> tuple[str, str]:
     """``"pkg.mod:Class"`` -> ``("pkg.mod", "Class")``; ``"pkg.mod"`` -> ``("pkg.mod", "")``."""
     module, _, attr = where.partition(":")
@@ -117,34 +112,3 @@ def import_target(where: str) -> Any:
     module, attr = split(where)
     mod = importlib.import_module(module)
     return getattr(mod, attr) if attr else mod
-
-
-def build_listing() -> dict[str, dict[str, Any]]:
-    """What ``audiorestore methods`` shows of every entry of :data:`METHODS`, read from the classes
-    (this imports all of them, torch included)."""
-    from .enhancer import method_class, method_info
-
-    return {name: dataclasses.asdict(method_info(method_class(name))) for name in sorted(METHODS)}
-
-
-def render_listing(listing: dict[str, dict[str, Any]]) -> str:
-    """The source of :data:`LISTING_FILE` for ``listing``: one method a line, sorted by name."""
-    lines = "".join(f"    {name!r}: {listing[name]!r},\n" for name in sorted(listing))
-    return ('"""What ``audiorestore methods`` lists, generated from the classes named in catalog.py by\n'
-            "``python -m audiorestore.catalog``: do not edit (tests/test_catalog.py checks it is current).\n"
-            '"""\n\n'
-            f"LISTING = {{\n{lines}}}\n")
-
-
-def write_listing(path: str | Path = LISTING_FILE) -> Path:
-    """Regenerate the listing module from the classes (atomically)."""
-    from .io import write_text_atomic
-
-    path = Path(path)
-    write_text_atomic(path, render_listing(build_listing()))
-    return path
-
-
-if __name__ == "__main__":  # pragma: no cover - python -m audiorestore.catalog
-    written = write_listing(sys.argv[1] if len(sys.argv) > 1 else LISTING_FILE)
-    print(f"wrote {written} ({len(METHODS)} methods)")

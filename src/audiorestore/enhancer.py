@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar, TypeVar
 from collections.abc import Callable
 
 import numpy as np
 
+from . import catalog
 from .config import coerce_value, field_doc
 from .errors import AudioInputError, AudioRestoreError, ParameterError
 
@@ -190,8 +193,6 @@ def register(cls: E) -> E:
         >>> get_method("halve_doc_example")(np.ones(4), 8000).tolist()
         [0.5, 0.5, 0.5, 0.5]
     """
-    from . import catalog  # here: `python -m audiorestore.catalog` runs it as __main__
-
     name = getattr(cls, "name", "")
     if not name:
         raise ValueError(f"{cls.__name__} has no name")
@@ -207,8 +208,6 @@ def register(cls: E) -> E:
 
 def _load(name: str) -> type | None:
     """Import the class of a built-in method or peer named in the catalog; None for an unknown name."""
-    from . import catalog
-
     if name in catalog.PEERS:  # optional third-party packages: register() says what to install
         return catalog.import_target(catalog.PEERS[name]).register(name)
     where = catalog.METHODS.get(name)
@@ -225,8 +224,6 @@ def _load(name: str) -> type | None:
 def list_methods(task: str | None = None) -> list[type]:
     """Method classes (optionally of one task: 'denoise' or 'upsample'), sorted by name: every built-in
     method (this imports them all, torch included) and the ones registered with :func:`register`."""
-    from . import catalog
-
     for name in catalog.METHODS:
         method_class(name)
     return [c for n, c in sorted(_METHODS.items()) if task is None or c.task == task]
@@ -236,8 +233,6 @@ def method_class(name: str) -> type:
     """The class of method ``name``, its module imported on first use."""
     cls = _METHODS.get(name) or _load(name)
     if cls is None:
-        from . import catalog
-
         known = ", ".join(sorted(set(_METHODS) | set(catalog.METHODS)))
         raise ParameterError(f"unknown method '{name}' (known: {known})")
     return cls
@@ -297,8 +292,6 @@ def method_info(cls: type) -> MethodInfo:
 def list_method_info(task: str | None = None) -> list[MethodInfo]:
     """:class:`MethodInfo` of every method, sorted by name, without importing the built-in ones: the
     generated listing serves the catalog's methods not loaded yet (a name missing from it is imported)."""
-    from . import catalog
-
     try:
         from ._catalog_listing import LISTING
     except ImportError:  # pragma: no cover - the generated module is part of the package
@@ -311,6 +304,32 @@ def list_method_info(task: str | None = None) -> list[MethodInfo]:
     for name, cls in _METHODS.items():
         infos.setdefault(name, method_info(cls))
     return [i for _, i in sorted(infos.items()) if task is None or i.task == task]
+
+
+#: The generated listing module (see :func:`write_method_listing`).
+LISTING_FILE = Path(__file__).with_name("_catalog_listing.py")
+
+
+def build_method_listing() -> dict[str, dict[str, Any]]:
+    """What ``audiorestore methods`` shows of every entry of :data:`audiorestore.catalog.METHODS`, read
+    from the classes (this imports all of them, torch included)."""
+    return {name: dataclasses.asdict(method_info(method_class(name))) for name in sorted(catalog.METHODS)}
+
+
+def render_method_listing(listing: dict[str, dict[str, Any]]) -> str:
+    """The source of :data:`LISTING_FILE` for ``listing``: one method a line, sorted by name."""
+    lines = "".join(f"    {name!r}: {listing[name]!r},\n" for name in sorted(listing))
+    return ('"""What ``audiorestore methods`` lists, generated from the classes named in catalog.py by\n'
+            "``audiorestore methods --write-listing``: do not edit (tests/test_catalog.py checks it is current).\n"
+            '"""\n\n'
+            f"LISTING = {{\n{lines}}}\n")
+
+
+def write_method_listing(path: str | os.PathLike | None = None) -> Path:
+    """Regenerate the listing module (default :data:`LISTING_FILE`) from the classes, atomically."""
+    from .io import write_text_atomic
+
+    return write_text_atomic(LISTING_FILE if path is None else path, render_method_listing(build_method_listing()))
 
 
 def describe_method(cls: type) -> str:

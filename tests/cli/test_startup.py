@@ -16,7 +16,7 @@ from audiorestore import catalog
 from tests.conftest import speechlike
 
 #: Modules a classical denoise has no use for: none may be imported by it.
-HEAVY = ("torch", "scipy.signal", "scipy.stats", "scipy.interpolate", "scipy.linalg", "matplotlib", "pesq",
+HEAVY = ("torch", "scipy.signal", "scipy.stats", "matplotlib", "pesq",
          "pystoi", "audiorestore.metrics", "audiorestore.models", "audiorestore.superres", "audiorestore.bench",
          "audiorestore.train", "audiorestore.simulate")
 

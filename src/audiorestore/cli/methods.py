@@ -15,10 +15,17 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("methods", help="list restoration methods and their parameters")
     p.add_argument("name", nargs="?", help="show one method in detail")
     p.add_argument("--task", choices=["denoise", "upsample"], help="only methods of this task")
+    # for developers: regenerate audiorestore/_catalog_listing.py after adding a method to catalog.py
+    p.add_argument("--write-listing", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.write_listing:
+        from ..enhancer import write_method_listing
+
+        print(f"wrote {write_method_listing()}")
+        return 0
     if args.name:
         from ..enhancer import method_class, method_info
 
