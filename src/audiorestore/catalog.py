@@ -95,6 +95,7 @@ PEERS: dict[str, str] = {
     "peer_deepfilternet": "audiorestore.bench.peers",
 }
 
+
 def split(where: str) -> tuple[str, str]:
     """``"pkg.mod:Class"`` -> ``("pkg.mod", "Class")``; ``"pkg.mod"`` -> ``("pkg.mod", "")``."""
     module, _, attr = where.partition(":")

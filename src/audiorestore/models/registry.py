@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from .. import catalog
 from ..config import from_dict
-from ..errors import ParameterError
+from ..errors import AudioRestoreError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def get_family(name: str) -> FamilySpec:
     if name not in FAMILIES and name in catalog.FAMILIES:
         catalog.import_target(catalog.FAMILIES[name])
         if name not in FAMILIES:
-            raise ValueError(f"the catalog places model family '{name}' in {catalog.FAMILIES[name]}, which does "
+            raise AudioRestoreError(f"the catalog places model family '{name}' in {catalog.FAMILIES[name]}, which does "
                              "not register it (fix audiorestore/catalog.py)")
     if name not in FAMILIES:
         known = ", ".join(sorted(set(FAMILIES) | set(catalog.FAMILIES)))
