@@ -68,7 +68,7 @@ def test_classical_denoise_imports_no_heavy_module(tmp_path: Path) -> None:
 def test_help_and_methods_import_neither_scipy_nor_torch(tmp_path: Path) -> None:
     modules, proc = _modules(tmp_path, _RUN_CLI, "--help")
     assert proc.returncode == 0 and "denoise" in proc.stdout and "methods" in proc.stdout
-    assert _imported(modules, ("scipy", "torch", "matplotlib")) == []
+    assert _imported(modules, ("scipy", "torch", "matplotlib", "audiorestore.metrics", "audiorestore.data")) == []
     modules, proc = _modules(tmp_path, _RUN_CLI, "methods")
     assert proc.returncode == 0, proc.stderr
     listed = {line.split()[0] for line in proc.stdout.splitlines()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..data.corpora import get_corpus, list_corpora, prepare
 from ..errors import ParameterError
 from .common import parse_sets
 
@@ -31,6 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..data.corpora import get_corpus, list_corpora, prepare
+
     if args.data_command == "prepare":
         if not args.output.endswith(".jsonl"):
             raise ParameterError(f"the manifest should be a .jsonl file, got '{args.output}'")

@@ -4,23 +4,38 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from ..errors import AudioInputError
-from ..metrics import registry
-from ..metrics.evaluation import REPORT_FILES, FileScores, Pair, evaluate_pairs, pair_files
-from ..metrics.report import format_table
 from .common import Progress
+
+if TYPE_CHECKING:  # the metrics are imported when the command runs, not for `audiorestore --help`
+    from ..metrics.evaluation import FileScores, Pair
+
+#: Placeholder for the epilog, which names every metric: written when the help is shown.
+_METRICS_EPILOG = "<metrics>"
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Fills in the metric names when ``audiorestore evaluate --help`` is printed (only then)."""
+
+    def add_text(self, text: str | None) -> None:
+        if text == _METRICS_EPILOG:
+            from ..metrics import registry
+
+            text = (f"metrics: {', '.join(registry.list_metrics())}. 'default' = "
+                    f"{','.join(registry.DEFAULT_METRICS)} (those needing the 'metrics' extra are skipped when it "
+                    "is not installed); 'all' = every metric.")
+        super().add_text(text)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    names = ", ".join(registry.list_metrics())
     p = sub.add_parser(
         "evaluate", help="score restored audio against clean references",
         description="Score estimates against references (files, or folders paired by relative path or stem) "
                     "and print the mean and 95 percent confidence interval of each metric. With --noisy, the noisy "
                     "inputs are scored too and the improvement is reported (positive = better).",
-        epilog=f"metrics: {names}. 'default' = {','.join(registry.DEFAULT_METRICS)} (those needing the "
-               "'metrics' extra are skipped when it is not installed); 'all' = every metric.")
+        epilog=_METRICS_EPILOG, formatter_class=_HelpFormatter)
     p.add_argument("reference", metavar="REF", help="clean reference file or directory")
     p.add_argument("estimate", metavar="EST", help="restored file or directory")
     p.add_argument("--noisy", metavar="NOISY",
@@ -39,6 +54,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..metrics import registry
+    from ..metrics.evaluation import REPORT_FILES, evaluate_pairs, pair_files
+    from ..metrics.report import format_table
+
     metrics = registry.parse_metrics(args.metrics)  # fail early on unknown names and missing extras
     pairs, missing = pair_files(args.reference, args.estimate, args.noisy)
     for m in missing:
