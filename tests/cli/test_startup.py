@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from audiorestore import catalog
+from audiorestore.cli.main import SUBCOMMANDS, _command, main
 from tests.conftest import speechlike
 
 #: Modules a classical denoise has no use for: none may be imported by it.
@@ -92,3 +94,16 @@ def test_one_method_or_family_imports_only_its_module(tmp_path: Path) -> None:
                           "from audiorestore.models.registry import get_family; get_family('segan')")
     assert "audiorestore.models.segan" in modules
     assert _imported(modules, ("audiorestore.models.wavenet", "audiorestore.models.neural")) == []
+
+
+def test_only_the_named_command_is_built_and_bad_commands_list_all(capsys: pytest.CaptureFixture) -> None:
+    assert _command(["-v", "methods", "--task", "upsample"]) == "methods"
+    assert _command(["--version"]) is None and _command(["denoize", "x"]) is None and _command([]) is None
+    assert main(["-v", "methods", "--task", "upsample"]) == 0
+    listed = {line.split()[0] for line in capsys.readouterr().out.splitlines()}
+    assert listed == {"audiounet", "auto", "linear", "mugan", "sinc", "spline", "tfilm"}
+    with pytest.raises(SystemExit) as exc:
+        main(["denoize", "in.wav"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'denoize'" in err and all(f"'{c}'" in err for c in SUBCOMMANDS)
