@@ -14,7 +14,7 @@ import audiorestore
 from audiorestore import catalog
 from audiorestore._catalog_listing import LISTING
 from audiorestore.bench import peers
-from audiorestore.enhancer import (_METHODS, LISTING_FILE, Enhancer, build_method_listing, get_method,
+from audiorestore.enhancer import (_METHODS, LISTING_FILE, Enhancer, Upsampler, build_method_listing, get_method,
                                    list_method_info, list_methods, method_class, method_info, register,
                                    render_method_listing)
 from audiorestore.errors import MissingExtraError, ParameterError
@@ -40,7 +40,7 @@ def test_every_catalog_method_resolves_to_its_class(name: str) -> None:
     cls = method_class(name)
     assert cls.name == name
     assert catalog.defines(catalog.METHODS[name], cls)
-    assert issubclass(cls, Enhancer) or cls.task == "upsample"
+    assert issubclass(cls, (Enhancer, Upsampler)) and cls.task in ("denoise", "upsample")
 
 
 def test_everything_registered_is_in_the_catalog() -> None:
