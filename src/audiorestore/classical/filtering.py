@@ -75,12 +75,17 @@ class HumNotch(Enhancer):
     quality: float = field(default=30.0, metadata=_doc("notch Q (centre / bandwidth)"))
     zero_phase: bool = field(default=True, metadata=_doc("filter forward and backward"))
 
-    def enhance(self, audio: np.ndarray, sample_rate: int, noise: np.ndarray | None) -> np.ndarray:
+    def coefficients(self, sample_rate: int) -> np.ndarray | None:
+        """Second-order sections of the comb (one per harmonic below Nyquist), or None if there is none."""
         rows = [notch_filter(k * self.freq_hz, sample_rate, self.quality)
                 for k in range(1, self.harmonics + 1) if k * self.freq_hz < 0.98 * sample_rate / 2]
-        if not rows:
+        return np.vstack(rows) if rows else None
+
+    def enhance(self, audio: np.ndarray, sample_rate: int, noise: np.ndarray | None) -> np.ndarray:
+        sos = self.coefficients(sample_rate)
+        if sos is None:
             return np.asarray(audio, dtype=np.float64)
-        return apply_filter(audio, np.vstack(rows), zero_phase=self.zero_phase)
+        return apply_filter(audio, sos, zero_phase=self.zero_phase)
 
 
 def moving_average(x: np.ndarray, width: int) -> np.ndarray:
