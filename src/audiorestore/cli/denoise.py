@@ -8,6 +8,7 @@ from pathlib import Path
 from ..api import FALLBACK_DENOISE_METHOD, default_denoise_method, process_file
 from ..enhancer import get_method
 from .common import add_batch_arguments, parse_sets, run_batch
+from .stream_pipe import add_pipe_arguments, run_pipe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -23,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="noise-only recording: noise estimate for spectral methods, reference for ANC")
     p.add_argument("--checkpoint", metavar="PATH", help="model checkpoint for neural methods")
     p.add_argument("--device", default=None, help="torch device for neural methods (cpu, cuda)")
+    add_pipe_arguments(p)
     return p
 
 
@@ -39,6 +41,8 @@ def build_enhancer(args: argparse.Namespace, default: str):
 
 def run(args: argparse.Namespace) -> int:
     enhancer = build_enhancer(args, default_denoise_method())
+    if "-" in args.inputs:  # pipe mode: standard input to standard output, block by block
+        return run_pipe(args, enhancer)
 
     def work(src: Path, dst: Path) -> str:
         process_file(enhancer, src, dst, noise=args.noise, overwrite=args.overwrite)

@@ -111,7 +111,7 @@ def streaming_support(name: str, sample_rate: int = 16000) -> tuple[bool, str]:
         if name in CAUSAL_FAMILIES:
             return True, "latency: the model's STFT window - 1 sample (31.9 ms for 32 ms windows; needs --checkpoint)"
         if name == "neural":
-            return False, f"streams when the checkpoint's family is causal ({', '.join(sorted(CAUSAL_FAMILIES))})"
+            return True, f"with a checkpoint of a causal family ({', '.join(sorted(CAUSAL_FAMILIES))})"
         from ..models.registry import FAMILIES
 
         if name in FAMILIES:

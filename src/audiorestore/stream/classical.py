@@ -46,7 +46,7 @@ def spectral_streamer(enhancer: SpectralEnhancer, sample_rate: int, channels: in
     try:
         enh = dataclasses.replace(enhancer, causal=True)
     except ValueError as exc:
-        raise Unstreamable(f"'{enhancer.name}' cannot stream: {exc}") from None
+        raise Unstreamable(f"'{enhancer.name}' cannot stream: {enhancer.not_causal or exc}") from None
     n_fft, hop, win = enh.stft_params(sample_rate)
     ref = None
     if noise is not None:
