@@ -82,7 +82,11 @@ def read_wav_header(f: BinaryIO) -> tuple[PcmFormat, int | None]:
                 raise AudioInputError("WAV stream has no fmt chunk before its data")
             return fmt, None if size in (0, _UNKNOWN) or head[:4] == b"RF64" else size
         body = _read_exact(f, size + (size & 1))
+        if len(body) < size:
+            raise AudioInputError("WAV stream ended before its data chunk")
         if cid == b"fmt ":
+            if size < 16:
+                raise AudioInputError(f"WAV stream has a malformed fmt chunk ({size} bytes)")
             tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", body[:16])
             if tag == 0xFFFE and len(body) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the sub-format's tag
                 tag = struct.unpack("<H", body[24:26])[0]
