@@ -33,7 +33,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import ndimage
 from scipy.signal import lfilter
-from scipy.special import digamma, exp1, expit, gamma as gamma_fn, i0e, i1e, polygamma
+from scipy.special import digamma, exp1, expit, gamma as gamma_fn, i0e, i1e, zeta
 
 from ..dsp.stft import istft, stft
 from ..enhancer import Enhancer, register
@@ -332,11 +332,13 @@ def tcs_a_priori_snr(power: np.ndarray, noise_psd: np.ndarray, sample_rate: int,
     full = np.concatenate([out, out[..., -2:0:-1]], axis=-1)
     log_speech = np.fft.rfft(full, axis=-1).real  # (rows, frames, bins)
     # gamma shape mu with trigamma(mu) = trigamma(1) * reduction (Newton on log mu), then the bias factor
-    target = np.maximum(polygamma(1, 1.0) * reduction, 1e-6)
+    target = np.maximum(zeta(2, 1.0) * reduction, 1e-6)  # trigamma(1) = polygamma(1, 1.0)
     mu = np.maximum(1.0 / target, 1.0)
     for _ in range(30):
-        f = polygamma(1, mu) - target
-        step = f / (polygamma(2, mu) * mu)
+        # trigamma = zeta(2, mu), tetragamma = -2 zeta(3, mu): scipy's polygamma computes exactly these
+        # (times 1 and -2), through a slower Python wrapper
+        f = zeta(2, mu) - target
+        step = f / (-2.0 * zeta(3, mu) * mu)
         mu = np.maximum(mu * np.exp(-step), 1e-3)
         if np.max(np.abs(step), initial=0.0) < 1e-13:  # converged (Newton: a few iterations)
             break

@@ -32,6 +32,13 @@ from .base import Streamer
 FrameFn = Callable[[np.ndarray], np.ndarray]
 
 
+def _extend(a: np.ndarray, n: int) -> np.ndarray:
+    """``a`` with ``n`` zeros appended on the last axis (np.pad costs ~50 us a call; this ~2 us)."""
+    out = np.zeros(a.shape[:-1] + (a.shape[-1] + n,), dtype=a.dtype)
+    out[..., :a.shape[-1]] = a
+    return out
+
+
 class StftStreamer(Streamer):
     """Frame-by-frame STFT analysis, a per-frame callback, and overlap-add synthesis.
 
@@ -84,7 +91,7 @@ class StftStreamer(Streamer):
         n, hop = self.n_fft, self.hop_length
         start, stop = self._next * hop, last * hop + n                  # padded range the frames need
         have = self._buf0 + self._buf.shape[-1]
-        buf = self._buf if stop <= have else np.pad(self._buf, ((0, 0), (0, stop - have)))
+        buf = self._buf if stop <= have else _extend(self._buf, stop - have)
         seg = buf[:, start - self._buf0:stop - self._buf0]
         frames = np.lib.stride_tricks.sliding_window_view(seg, n, axis=-1)[:, ::hop]   # (C, frames, n)
         spec = np.fft.rfft(frames * self.window, axis=-1)
@@ -93,8 +100,7 @@ class StftStreamer(Streamer):
         need = stop - self._acc0
         if self._acc.shape[-1] < need:
             grow = need - self._acc.shape[-1]
-            self._acc = np.pad(self._acc, ((0, 0), (0, grow)))
-            self._norm = np.pad(self._norm, (0, grow))
+            self._acc, self._norm = _extend(self._acc, grow), _extend(self._norm, grow)
         for i in range(y.shape[1]):
             at = start + i * hop - self._acc0
             self._acc[:, at:at + n] += y[:, i]
@@ -112,7 +118,7 @@ class StftStreamer(Streamer):
         k0, k = self._done - self._acc0, upto - self._acc0   # the accumulator may start before the output
         if self._acc.shape[-1] < k:
             grow = k - self._acc.shape[-1]
-            self._acc, self._norm = np.pad(self._acc, ((0, 0), (0, grow))), np.pad(self._norm, (0, grow))
+            self._acc, self._norm = _extend(self._acc, grow), _extend(self._norm, grow)
         out, norm = self._acc[:, k0:k], self._norm[k0:k]
         out = np.where(norm > 1e-11, out / np.where(norm > 1e-11, norm, 1.0), out)
         drop = max(min(upto, self._next * self.hop_length) - self._acc0, 0)  # keep where later frames add
