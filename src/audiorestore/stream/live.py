@@ -137,6 +137,8 @@ def run_live(streamer: Streamer, *, input_device: int | str | None = None, outpu
     The device runs at ``streamer.sample_rate`` with ``streamer.channels`` channels.
     """
     sd = sounddevice()
+    if streamer.needs_reference:
+        raise ParameterError(f"{streamer.name} needs a reference signal with every block; live audio has one input")
     if block_ms <= 0:
         raise ParameterError(f"block size must be positive, got {block_ms} ms")
     block = max(1, int(round(block_ms * 1e-3 * streamer.sample_rate)))

@@ -163,6 +163,9 @@ def stream_pipe(make_streamer, src: BinaryIO, dst: BinaryIO, raw: PcmFormat | No
     else:
         fmt, data_bytes = raw, None
     streamer: Streamer = make_streamer(fmt.sample_rate, fmt.channels)
+    if streamer.needs_reference:
+        raise ParameterError(f"{streamer.name} needs a time-aligned reference with every block; a pipe carries "
+                             "one signal (use the Python API: process(block, reference=...))")
     seekable = False
     if raw is None:
         try:
