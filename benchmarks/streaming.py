@@ -1,7 +1,10 @@
 """Streaming speed: per-block processing time of every streaming method, one thread.
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/streaming.py [--seconds 10] [--rates 16000 48000]
-        [--blocks-ms 10 20] [--methods logmmse wiener ...]
+        [--blocks-ms 10 20] [--methods logmmse wiener ...] [--back-to-back]
+
+By default the blocks are handed over in real time, as a sound card delivers them (the process sleeps
+between blocks, as it does live); ``--back-to-back`` feeds them as fast as they are processed.
 
 For each method, rate and block size: the algorithmic latency (ms), the mean and 99th-percentile time to
 process one block (ms), and the real-time margin (block duration / p99 time: above 1 keeps up with
@@ -45,13 +48,20 @@ def build(method: str, sr: int, checkpoints: dict[str, str]):
     return stream(method, sample_rate=sr)
 
 
-def time_blocks(s, x: np.ndarray, ref: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """Wall-clock and CPU (this thread) seconds per block over ``x`` after a warm-up second."""
+def time_blocks(s, x: np.ndarray, ref: np.ndarray, block: int, paced: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Wall-clock and CPU (this thread) seconds per block over ``x`` after a warm-up second; ``paced``:
+    each block is handed over when it would arrive from a device (real time), else back to back."""
     warm = s.sample_rate
     for i in range(0, warm, block):
         s.process(x[i:i + block], reference=ref[i:i + block] if s.needs_reference else None)
     wall, cpu = [], []
+    due = time.perf_counter()
     for i in range(warm, x.size - block + 1, block):
+        if paced:  # wait for the block to "arrive"
+            due += block / s.sample_rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
         xb = x[i:i + block]
         rb = ref[i:i + block] if s.needs_reference else None
         c, t = time.thread_time(), time.perf_counter()
@@ -68,6 +78,8 @@ def main() -> int:
     ap.add_argument("--rates", type=int, nargs="*", default=[16000, 48000])
     ap.add_argument("--blocks-ms", type=float, nargs="*", default=[10.0, 20.0])
     ap.add_argument("--checkpoint", action="append", default=[], metavar="FAMILY=PATH")
+    ap.add_argument("--back-to-back", action="store_true",
+                    help="hand over blocks as fast as they are processed (throughput) instead of in real time")
     args = ap.parse_args()
     torch.set_num_threads(1)
     checkpoints = dict(c.split("=", 1) for c in args.checkpoint)
@@ -89,7 +101,7 @@ def main() -> int:
             for block_ms in args.blocks_ms:
                 block = int(round(block_ms * 1e-3 * sr))
                 s.reset()
-                wall, cpu = time_blocks(s, x, ref, block)
+                wall, cpu = time_blocks(s, x, ref, block, paced=not args.back_to_back)
                 p99, p99_cpu = float(np.percentile(wall, 99)) * 1e3, float(np.percentile(cpu, 99)) * 1e3
                 print(f"| {label} | {sr / 1000:g} | {block_ms:g} | {s.latency_ms:.1f} | {wall.mean() * 1e3:.3f} | "
                       f"{p99:.3f} | {block_ms / p99:.1f} | {p99_cpu:.3f} | {block_ms / max(p99_cpu, 1e-6):.1f} |",
