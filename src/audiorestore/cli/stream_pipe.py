@@ -30,14 +30,14 @@ def run_pipe(args: argparse.Namespace, enhancer) -> int:
     if args.inputs != ["-"] or args.output != "-":
         raise ParameterError("pipe mode reads standard input and writes standard output: use "
                              "'audiorestore denoise - -o -'")
-    noise = None
-    if args.noise:
-        noise, _ = io.read(args.noise)
     raw = raw_format(args.raw_format, args.rate, args.channels) if args.raw_format else None
 
     def make(sample_rate: int, channels: int):
-        n = None if noise is None else np.asarray(noise, dtype=np.float64)
-        return streamer_for(enhancer, sample_rate, channels, noise=n)
+        noise = None
+        if args.noise:  # a noise sample at the stream's rate (at most a minute of it)
+            noise, _ = io.read(args.noise, sample_rate=sample_rate, frames=60 * io.info(args.noise).sample_rate)
+            noise = np.asarray(noise, dtype=np.float64)
+        return streamer_for(enhancer, sample_rate, channels, noise=noise)
 
     stream_pipe(make, sys.stdin.buffer, sys.stdout.buffer, raw, args.block_ms)
     return 0

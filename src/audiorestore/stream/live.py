@@ -143,7 +143,8 @@ def run_live(streamer: Streamer, *, input_device: int | str | None = None, outpu
         raise ParameterError(f"block size must be positive, got {block_ms} ms")
     block = max(1, int(round(block_ms * 1e-3 * streamer.sample_rate)))
     max_blocks = None if seconds is None else max(1, int(round(seconds * streamer.sample_rate / block)))
-    kw = dict(samplerate=streamer.sample_rate, blocksize=block, channels=streamer.channels, dtype="float32")
+    kw = dict(samplerate=streamer.sample_rate, blocksize=block, channels=streamer.channels, dtype="float32",
+              latency="low")
     try:
         if output_path is None:
             dev = sd.Stream(device=(input_device, output_device), **kw)
