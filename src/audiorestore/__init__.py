@@ -9,7 +9,8 @@ from .enhancer import Enhancer, get_method, list_methods, register
 from .errors import AudioInputError, AudioRestoreError, ParameterError
 from .io import read as read_audio
 from .io import write as write_audio
-from .stream import Streamer, stream
+from . import stream  # the streaming package; called, it builds a streamer: ar.stream("logmmse", ...)
+from .stream import Streamer
 
 __all__ = ["__version__", "denoise", "denoise_file", "process_file", "Enhancer", "get_method",
            "list_methods", "register", "read_audio", "write_audio", "AudioRestoreError",

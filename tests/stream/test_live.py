@@ -93,3 +93,40 @@ def test_methods_lists_streaming_and_latency(capsys):
     assert "[stream: 31.9 ms for 32 ms windows" in lines["crm"]
     assert main(["methods", "smooth"]) == 0
     assert "streaming: no: 'smooth' cannot stream: its moving average" in capsys.readouterr().out
+
+
+def test_run_live_to_a_file_with_a_fake_sounddevice(monkeypatch, tmp_path):
+    """`live -o FILE`: the device opened at the streamer's rate and block, the output written (and
+    flushed: aligned with the input after the latency) when it stops."""
+    import soundfile as sf
+
+    import audiorestore.stream.live as live
+
+    x = speechlike(SR, SR)[None]
+    opened = {}
+
+    class FakeInputStream(FakeDevice):
+        def __init__(self, device=None, samplerate=None, blocksize=None, channels=None, dtype=None, latency=None):
+            opened.update(device=device, samplerate=samplerate, blocksize=blocksize, channels=channels)
+            super().__init__(x)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    class FakeSd:
+        InputStream = FakeInputStream
+
+    monkeypatch.setattr(live, "sounddevice", lambda: FakeSd)
+    s = stream("wiener", sample_rate=SR)
+    out = tmp_path / "take.wav"
+    stats = live.run_live(s, input_device=3, output_path=str(out), block_ms=10, seconds=0.5)
+    assert opened == {"device": 3, "samplerate": SR, "blocksize": 160, "channels": 1}
+    assert stats.blocks == 50 and stats.dropped == 0
+    y, sr = sf.read(str(out), dtype="float32")
+    ref = stream("wiener", sample_rate=SR)
+    expected = np.concatenate([ref.process(x[0, :8000]), ref.flush()])
+    assert sr == SR and y.shape == (8000 + s.latency,)
+    assert np.max(np.abs(y - expected)) < 1e-4  # PCM_16 file

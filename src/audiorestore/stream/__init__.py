@@ -20,6 +20,8 @@ Example:
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 import numpy as np
@@ -118,3 +120,16 @@ def streaming_support(name: str, sample_rate: int = 16000) -> tuple[bool, str]:
             return False, f"'{name}' cannot stream: the model looks at future samples (not causal)"
         return False, f"'{name}' cannot stream here: {exc}"
     return True, f"latency {s.latency} samples ({s.latency_ms:.1f} ms at {sample_rate // 1000} kHz)"
+
+
+class _CallablePackage(types.ModuleType):
+    """``audiorestore.stream`` is this package and, called, :func:`stream`: ``ar.stream("logmmse", ...)``
+    builds a streamer while ``import audiorestore.stream.pipe`` still finds the submodules (a function
+    named like the package would hide them)."""
+
+    def __call__(self, method: str | Any | None = None, sample_rate: int = 16000, channels: int = 1,
+                 noise: np.ndarray | None = None, **params: Any) -> Streamer:
+        return stream(method, sample_rate, channels, noise, **params)
+
+
+sys.modules[__name__].__class__ = _CallablePackage
