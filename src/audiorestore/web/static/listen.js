@@ -158,7 +158,7 @@ function renderMushra(state) {
     el("h2", {text: `Trial ${trial.number} of ${state.total}`}),
     el("p", {class: "note", text: "Compare every clip with the reference and score it from 0 (bad) to 100 (excellent). " +
                                   "One of the clips is the reference itself; play every clip before continuing."}),
-    el("div", {class: "clip"}, el("b", {text: "Reference "}), audioPlayer(trial.reference)),
+    el("div", {class: "clip ref"}, el("b", {text: "Reference"}), audioPlayer(trial.reference)),
     el("p", {class: "bands", text: "80-100 Excellent · 60-80 Good · 40-60 Fair · 20-40 Poor · 0-20 Bad"}),
     el("table", {class: "mushra"}, el("tbody", {}, ...rows)), submit);
 }
