@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
 
 from audiorestore import io
 from audiorestore.metrics import registry
@@ -38,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, key in NAMES.items():
             worst[name] = max(worst[name], abs(ours[name] - float(ref[key])))
             cells.append(f"{ours[name]:.4f} / {float(ref[key]):.4f}")
-        print(f"| {path.rsplit('/', 1)[-1]} | " + " | ".join(cells) + " |")
+        name = "/".join(path.rsplit("/", 2)[-2:])
+        print(f"| {name} | " + " | ".join(cells) + " |")
     print("\nlargest absolute difference: " + ", ".join(f"{n} {v:.2e}" for n, v in worst.items()))
     return 0 if max(worst.values()) < 1e-3 else 1
 
