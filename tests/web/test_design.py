@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -115,28 +113,31 @@ def test_results_known_answers_and_screening(sources, tmp_path):
     assert written["csv"].read_text().startswith("condition,scale,group,n,mean")
 
 
-def test_results_cli_errors(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "audiorestore.cli.main", "listen", "--results",
-                        str(tmp_path / "none.sqlite")], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "no such ratings database" in r.stderr and "Traceback" not in r.stderr
+def test_results_cli_errors(tmp_path, capsys):
+    from audiorestore.cli.main import main
+
+    assert main(["listen", "--results", str(tmp_path / "none.sqlite")]) == 2
+    assert "no such ratings database" in capsys.readouterr().err
     (tmp_path / "junk.sqlite").write_bytes(b"not a database at all" * 100)
-    r = subprocess.run([sys.executable, "-m", "audiorestore.cli.main", "listen", "--results",
-                        str(tmp_path / "junk.sqlite")], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "not a ratings database" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "audiorestore.cli.main", "listen", "x=y"],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "--db" in r.stderr
+    assert main(["listen", "--results", str(tmp_path / "junk.sqlite")]) == 2
+    assert "not a ratings database" in capsys.readouterr().err
+    assert main(["listen", "x=y"]) == 2
+    assert "--db" in capsys.readouterr().err
+    assert main(["listen", "--results", str(tmp_path / "junk.sqlite"), "--db", "x"]) == 2
+    assert "--results takes only the database" in capsys.readouterr().err
 
 
-def test_bench_report_source_and_bench_ratings_column(tmp_path):
+def test_bench_report_source_and_bench_ratings_column(tmp_path, capsys):
     from tests.bench.conftest import make_pairs
+
+    from audiorestore.bench import benchmark
+    from audiorestore.cli.main import main
 
     pairs = make_pairs(tmp_path / "pairs", n_items=3)
     report = tmp_path / "report"
-    cmd = [sys.executable, "-m", "audiorestore.cli.main", "bench", "--methods", "wiener", "--dataset",
-           f"mix={pairs}", "--out", str(report), "--metrics", "snr", "--no-plots", "--examples", "2"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    benchmark(["wiener"], [f"mix={pairs}"], report, metrics="snr", plots=False, examples=2)
+    cmd = ["bench", "--methods", "wiener", "--dataset", f"mix={pairs}", "--out", str(report), "--metrics", "snr",
+           "--no-plots", "--examples", "2", "-q"]
     test = build_test([str(report)], "acr")
     assert test.conditions == ["noisy", "wiener"] and len(test.items) == 2
     assert all(i.startswith("mix/") for i in test.items)
@@ -145,12 +146,10 @@ def test_bench_report_source_and_bench_ratings_column(tmp_path):
     store.initialise(test.meta(), list(test.stimuli.values()))
     _answer(store, test, "a", 1, {"noisy": [2, 3], "wiener": [4, 4], "hidden_reference": [5], "anchor_mnru": [1]})
     store.close()
-    r = subprocess.run([*cmd, "--ratings", str(db)], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    assert main([*cmd, "--ratings", str(db)]) == 0  # cached scores: only the tables are written again
     md = (report / "summary.md").read_text()
     assert "| method | snr | MOS (listeners) | CPU RTF (1 thread) |" in md
     assert "| 2.50 ± 6.35 |" in md and "| 4.00 ± 0.00 |" in md  # noisy 2, 3 (t_{0.975,1} = 12.706); wiener 4, 4
     assert "MOS (listeners)" in (report / "report.html").read_text()
-    r = subprocess.run([*cmd, "--ratings", str(tmp_path / "missing.sqlite")], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 2 and "no such ratings database" in r.stderr
+    assert main([*cmd, "--ratings", str(tmp_path / "missing.sqlite")]) == 2
+    assert "no such ratings database" in capsys.readouterr().err
