@@ -95,18 +95,23 @@ def qualify(page, db: Path, tmp_path: Path | None = None) -> str:
     return listener
 
 
+def open_test(browser, server, db: Path, height: int = 800, tmp_path: Path | None = None):
+    """A new page on the test, past the qualification: (page, opaque id -> what, listener id)."""
+    stim = stimuli(db)
+    page = browser.new_page(viewport={"width": 900, "height": height})
+    page.goto(server.url)
+    return page, stim, qualify(page, db, tmp_path)
+
+
 def sid_of(src: str) -> str:
     return src.rsplit("/", 1)[1]
 
 
 def test_full_acr_test_with_reload_then_results(browser, sources, tmp_path):
     db = tmp_path / "r.sqlite"
-    stim = stimuli_db = None
+    stimuli_db = None
     with listen_server([*sources, "--db", str(db)]) as server:
-        stim = stimuli(db)
-        page = browser.new_page(viewport={"width": 900, "height": 800})
-        page.goto(server.url)
-        listener = qualify(page, db, tmp_path)
+        page, stim, listener = open_test(browser, server, db, tmp_path=tmp_path)
         given: dict[int, int] = {}
         for k in range(8):  # 3 items x 2 conditions + 2 gold questions
             page.wait_for_selector(f"h2:has-text('Clip {k + 1} of 8')")
@@ -146,10 +151,7 @@ def test_full_acr_test_with_reload_then_results(browser, sources, tmp_path):
 def test_mushra_trial_and_p835_page(browser, sources, tmp_path):
     db = tmp_path / "m.sqlite"
     with listen_server([*sources, "--db", str(db), "--test", "mushra", "--items", "2"]) as server:
-        stim = stimuli(db)
-        page = browser.new_page(viewport={"width": 900, "height": 800})
-        page.goto(server.url)
-        listener = qualify(page, db)
+        page, stim, listener = open_test(browser, server, db)
         page.wait_for_selector("h2:has-text('Trial 1 of 2')")
         assert page.is_disabled("#submit")
         play_all(page)
@@ -174,10 +176,7 @@ def test_mushra_trial_and_p835_page(browser, sources, tmp_path):
 
     db2 = tmp_path / "p.sqlite"
     with listen_server([*sources, "--db", str(db2), "--test", "p835", "--items", "1"]) as server:
-        stim = stimuli(db2)
-        page = browser.new_page(viewport={"width": 900, "height": 1000})
-        page.goto(server.url)
-        listener = qualify(page, db2)
+        page, stim, listener = open_test(browser, server, db2, height=1000)
         page.wait_for_selector("h2:has-text('Clip 1 of 4')")
         play_all(page)
         for key, value in (("sig", 5), ("bak", 3), ("ovl", 4)):
