@@ -125,6 +125,9 @@ def test_results_cli_errors(tmp_path, capsys):
     assert "--db" in capsys.readouterr().err
     assert main(["listen", "--results", str(tmp_path / "junk.sqlite"), "--db", "x"]) == 2
     assert "--results takes only the database" in capsys.readouterr().err
+    # a test that cannot be built leaves no database behind
+    assert main(["listen", f"noisy={tmp_path}", "--db", str(tmp_path / "new.sqlite")]) == 2
+    assert "clean=FOLDER" in capsys.readouterr().err and not (tmp_path / "new.sqlite").exists()
 
 
 def test_bench_report_source_and_bench_ratings_column(tmp_path, capsys):

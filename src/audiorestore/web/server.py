@@ -56,7 +56,10 @@ class Prepared:
 
 def prepare(sources: list[str], db: str | os.PathLike, protocol: str | None = None, items: int | None = None,
             seed: int | None = None, host: str = "127.0.0.1") -> Prepared:
-    """Open ``db``; continue the test it holds (the same sources, protocol, items and seed) or create it."""
+    """Open ``db``; continue the test it holds (the same sources, protocol, items and seed) or create it.
+
+    A database this call created is removed again when the test cannot be built (bad sources)."""
+    existed = Path(db).exists()
     store = RatingStore(db)
     try:
         if store.is_initialised():
@@ -86,6 +89,9 @@ def prepare(sources: list[str], db: str | os.PathLike, protocol: str | None = No
                 store.set_meta("access_key", key)
     except BaseException:
         store.close()
+        if not existed:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
         raise
     return Prepared(test, store, key, resumed)
 
