@@ -282,6 +282,9 @@ class BenchResult:
     skipped: dict[tuple[str, str], str] = field(default_factory=dict)
     confidence: float = 0.95
     sample_rate: int = DEFAULT_SAMPLE_RATE
+    #: listening-test scores from ``bench --ratings``: dataset -> method label -> summary, and the column name
+    listening: dict[str, dict[str, Summary]] = field(default_factory=dict)
+    listening_label: str = "MOS"
 
     def summaries(self) -> list[MethodSummary]:
         """One :class:`MethodSummary` per (dataset, method) that has rows, in dataset then method order."""

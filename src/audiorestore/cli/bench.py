@@ -38,6 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="ignore cached per-item results and recompute them")
     p.add_argument("--no-plots", action="store_true", help="skip the charts even when matplotlib is installed")
     p.add_argument("--title", default="audiorestore benchmark", help="report title")
+    p.add_argument("--ratings", metavar="R.sqlite",
+                   help="a listening-test database (audiorestore listen --db): adds its MOS column to the tables")
     p.add_argument("--list-peers", action="store_true",
                    help="list the peer methods, whether each is installed, and exit")
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
@@ -77,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     result, written = benchmark(args.methods or ["wiener", "logmmse", "specsub"], args.datasets, args.out,
                                 metrics=args.metrics, jobs=args.jobs, examples=args.examples,
                                 example_s=args.example_seconds, limit=args.limit, fresh=args.fresh,
-                                plots=False if args.no_plots else None, title=args.title, progress=progress)
+                                plots=False if args.no_plots else None, title=args.title, progress=progress,
+                                ratings=args.ratings)
     for e in result.errors:
         print(f"audiorestore: error: {e}", file=sys.stderr)
     if not args.quiet:

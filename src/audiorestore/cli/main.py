@@ -12,7 +12,8 @@ from .. import __version__
 from ..errors import AudioRestoreError
 
 #: subcommand name -> module in this package exposing ``add_parser(subparsers)`` and ``run(args) -> int``
-SUBCOMMANDS = ["denoise", "upsample", "methods", "models", "degrade", "evaluate", "train", "bench", "data", "live"]
+SUBCOMMANDS = ["denoise", "upsample", "methods", "models", "degrade", "evaluate", "train", "bench", "data", "live",
+               "listen"]
 
 
 def build_parser() -> argparse.ArgumentParser:
