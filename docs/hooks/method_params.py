@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 
 import griffe
+from mkdocs.exceptions import PluginError
 
 ROOT = Path(__file__).resolve().parents[2]
-MARKER = re.compile(r"<!-- params: ([\w.]+) -->")
+MARKER = re.compile(r"<!-- params: (audiorestore(?:\.\w+)+) -->")
 _PACKAGE: list[griffe.Module] = []
 
 
@@ -70,7 +71,10 @@ def fields(cls: griffe.Class) -> list[griffe.Attribute]:
 
 
 def params_markdown(path: str) -> str:
-    cls = _package()[path.removeprefix("audiorestore.")]
+    try:
+        cls = _package()[path.removeprefix("audiorestore.")]
+    except KeyError:
+        raise PluginError(f"params marker: no class {path} in src/audiorestore") from None
     lines = []
     name = _literal(cls.all_members.get("name"))
     if name:
