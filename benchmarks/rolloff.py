@@ -23,6 +23,7 @@ back; LSD, LSD-HF above the input's Nyquist frequency, SNR):
 Recording chains (parameters drawn per item from a generator seeded by the item's name; every draw
 is written to the per-item results):
 
+  both:   ``none``  the recording as it is (the standard protocol, for comparison);
   piano:  ``tilt``  a shelf falling -3..-12 dB per octave above 4-8 kHz (microphone, room absorption);
           ``room``  a tilt (-3..-9 dB/octave above 5-8 kHz) then a synthetic room (RT60 0.4-1.2 s,
                     direct-to-reverberant ratio 0-10 dB);
@@ -80,8 +81,8 @@ SETS: dict[str, tuple[int, int, str]] = {
     "speech_rolloff_16to48": (16000, 48000, "upsample_16to48"),
 }
 PIANO_VALID_PIECES = ("mozart_k545_movement1_exposition", "schumann_clara_polonaise_op1n4")
-PIANO_CHAINS = ("tilt", "room", "tape", "mp3")
-SPEECH_CHAINS = ("telephone", "oldmic", "mp3lp", "tilt")
+PIANO_CHAINS = ("none", "tilt", "room", "tape", "mp3")
+SPEECH_CHAINS = ("none", "telephone", "oldmic", "mp3lp", "tilt")
 EXCERPT_S, OFFSET_S = 30.0, 5.0
 
 
@@ -189,7 +190,7 @@ def reference(case: Case, rate: int, speech: bool) -> tuple[np.ndarray, dict]:
     frames = int(case.duration_s * info.sample_rate) if case.duration_s else -1
     x, _ = io.read(case.path, sample_rate=rate, mono=True, start=start, frames=frames)
     x = x[0].astype(np.float64)
-    if not case.chain:
+    if case.chain in ("", "none"):
         return x, {}
     chain = speech_chain if speech else piano_chain
     y, params = chain(x, rate, case.chain, _rng(case.name))

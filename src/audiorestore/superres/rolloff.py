@@ -17,9 +17,8 @@ features of E. Larsen and R. M. Aarts, *Audio Bandwidth Extension*, Wiley 2004, 
    to ``[min_slope_db, 0]`` dB per octave: never rising);
 3. where the input's cutoff lies below ``narrow_ratio`` of its Nyquist frequency, further down than
    any band-limiting a shipped model was trained on (0.75-1.0), the input was band-limited before it
-   was sampled at this rate (telephone band, an old recording resampled): the band above its cutoff
-   is empty in the input itself, so the cap there is the input's own level above its cutoff (its
-   noise floor), not the extrapolation;
+   was sampled at this rate (telephone band, an old recording resampled): the network is outside what
+   it learnt, and the guard falls back to the plain interpolation above the cutoff (no added band);
 4. measures the network's output in the same bands and frames, and where its long-term level above
    the cutoff exceeds the cap by more than ``headroom_db``, lowers it to the cap by a static,
    zero-phase FIR filter (one gain curve per channel, smooth in frequency). It only lowers: an added
@@ -66,13 +65,14 @@ STEEP_DB = 1.5
 @dataclass(frozen=True)
 class InputBand:
     """What :func:`measure_input_band` found in an input: its effective cutoff, the slope of its top
-    octave below it, the fitted level at the cutoff, and the level above it (its floor)."""
+    octave below it, the fitted level at the cutoff, and the same line for its quiet frames."""
 
     cutoff_hz: float
     slope_db_per_oct: float   # as fitted (before clipping)
     level_db: float           # the fitted line at cutoff_hz
-    floor_db: float           # mean level over the input's bands above its cutoff (-inf: none measurable)
     narrow: bool              # cutoff below narrow_ratio of the input's Nyquist frequency
+    noise_db: float = -np.inf  # the quiet frames' fitted line at cutoff_hz (-inf: not measured)
+    noise_slope_db_per_oct: float = 0.0   # and its slope
 
 
 def _stft_params(sample_rate: int) -> tuple[int, int]:
@@ -135,7 +135,8 @@ def _active_frames(levels: np.ndarray) -> np.ndarray:
 
 
 def measure_input_band(levels: np.ndarray, centres: np.ndarray, input_rate: int,
-                       narrow_ratio: float = 0.6, fit_octaves: float = 1.0) -> InputBand:
+                       narrow_ratio: float = 0.6, fit_octaves: float = 1.0,
+                       quiet_levels: np.ndarray | None = None) -> InputBand:
     """The effective cutoff and top-octave slope of an input from its long-term band levels.
 
     ``levels`` are the long-term band levels (dB, one per centre) of the input brought to a higher
@@ -145,10 +146,11 @@ def measure_input_band(levels: np.ndarray, centres: np.ndarray, input_rate: int,
     natural roll-off never falls that fast; a low-pass filter, a codec's or a telephone channel's band
     edge does), then up along the spectrum while it does not fall faster than a filter's skirt (36 dB
     per octave) to where the skirt begins. The slope is a Theil-Sen fit of level against octaves over
-    the bands of the ``fit_octaves`` below the cutoff.
+    the bands of the ``fit_octaves`` below the cutoff. ``quiet_levels`` (each band's level in its quiet
+    frames, a low percentile) are fitted over the same bands: ``noise_db`` and ``noise_slope_db_per_oct``.
 
     Shape:
-        ``levels``, ``centres``: ``(bands,)``.
+        ``levels``, ``centres``, ``quiet_levels``: ``(bands,)``.
     Example:
         >>> c = band_centres(48000)
         >>> lv = np.where(c < 6000, -12 * np.log2(c / 1000), -200.0)   # -12 dB/octave, cut at 6 kHz
@@ -156,8 +158,6 @@ def measure_input_band(levels: np.ndarray, centres: np.ndarray, input_rate: int,
         >>> round(band.slope_db_per_oct), round(band.cutoff_hz / 100) * 100, band.narrow
         (-12, 5800, False)
     """
-    from scipy.stats import theilslopes  # scipy.stats is slow to import; only the guard needs it
-
     nyq = input_rate / 2
     fc = centres[centres * 2.0 ** (BAND_OCT / 2) <= nyq * 1.0001]
     if fc.size < 2 / STEP_OCT:
@@ -173,33 +173,49 @@ def measure_input_band(levels: np.ndarray, centres: np.ndarray, input_rate: int,
         k += 1
     cutoff = float(fc[k])
     fit = (fc * 2.0 ** (BAND_OCT / 2) <= cutoff * 1.0001) & (fc >= cutoff * 2.0 ** -fit_octaves)
-    if fit.sum() >= 3:
-        slope, intercept, _, _ = theilslopes(lv[fit], np.log2(fc[fit] / cutoff))
-    else:  # a cutoff at the bottom of the bands: nothing to fit
-        slope, intercept = 0.0, float(lv[k])
-    above = fc >= cutoff * 2.0 ** (BAND_OCT / 2)
-    floor = float(np.mean(lv[above])) if above.any() else -np.inf
-    return InputBand(cutoff, float(slope), float(intercept), floor, cutoff < narrow_ratio * nyq)
+    slope, intercept = _fit_line(lv, fc, fit, cutoff)
+    noise, noise_slope = -np.inf, 0.0
+    if quiet_levels is not None:
+        noise_slope, noise = _fit_line(quiet_levels[: fc.size], fc, fit, cutoff)
+    return InputBand(cutoff, slope, intercept, cutoff < narrow_ratio * nyq, noise, noise_slope)
+
+
+def _fit_line(levels: np.ndarray, centres: np.ndarray, fit: np.ndarray, cutoff: float) -> tuple[float, float]:
+    """Theil-Sen ``(slope dB/octave, level at cutoff)`` of ``levels[fit]`` against octaves from ``cutoff``."""
+    from scipy.stats import theilslopes  # scipy.stats is slow to import; only the guard needs it
+
+    if fit.sum() < 3:  # a cutoff at the bottom of the bands: nothing to fit
+        k = int(np.argmin(np.abs(centres - cutoff)))
+        return 0.0, float(levels[k])
+    slope, intercept, _, _ = theilslopes(levels[fit], np.log2(centres[fit] / cutoff))
+    return float(slope), float(intercept)
 
 
 def rolloff_cap(band: InputBand, centres: np.ndarray, min_slope_db: float = -24.0) -> np.ndarray:
     """The cap (dB) on the long-term level of the band above ``band.cutoff_hz``: the input's top-octave
-    slope (clipped to ``[min_slope_db, 0]``) extrapolated from its fitted level at the cutoff, and for a
-    narrow input no more than its own floor above the cutoff. ``+inf`` at and below the cutoff.
+    slope (clipped to ``[min_slope_db, 0]``) extrapolated from its fitted level at the cutoff, or where
+    higher the same extrapolation of its quiet frames, where a noise floor shows (tape hiss,
+    microphone and room noise are flat and do not stop at the cutoff; quiet music falls like loud
+    music); ``-inf`` above the cutoff of a narrow input (no added band). ``+inf`` at and below the
+    cutoff.
 
     Shape:
         ``centres`` ``(bands,)`` -> ``(bands,)``.
     """
     slope = float(np.clip(band.slope_db_per_oct, min_slope_db, 0.0))
-    cap = band.level_db + slope * np.log2(np.maximum(centres, 1e-9) / band.cutoff_hz)
-    if band.narrow and np.isfinite(band.floor_db):
-        cap = np.minimum(cap, band.floor_db)
+    octaves = np.log2(np.maximum(centres, 1e-9) / band.cutoff_hz)
+    cap = band.level_db + slope * octaves
+    if np.isfinite(band.noise_db):
+        noise = band.noise_db + float(np.clip(band.noise_slope_db_per_oct, min_slope_db, 0.0)) * octaves
+        cap = np.maximum(cap, noise)
+    if band.narrow:  # outside what the models learnt: no added band (the interpolation's own)
+        cap = np.full_like(cap, -np.inf)
     return np.where(centres > band.cutoff_hz, cap, np.inf)
 
 
 def rolloff_guard(output: np.ndarray, interpolated: np.ndarray, sample_rate: int, input_rate: int,
                   headroom_db: float = 1.0, narrow_ratio: float = 0.6, min_slope_db: float = -24.0,
-                  fit_octaves: float = 1.0, taps: int | None = None) -> np.ndarray:
+                  fit_octaves: float = 1.0, floor_percentile: float = 10.0, taps: int | None = None) -> np.ndarray:
     """Cap the long-term level of ``output``'s band above the input's cutoff at the input's
     extrapolated roll-off (see the module docstring).
 
@@ -215,6 +231,9 @@ def rolloff_guard(output: np.ndarray, interpolated: np.ndarray, sample_rate: int
             band-limited before it was sampled (cap: its own floor above the cutoff).
         min_slope_db: the steepest slope (dB per octave) extrapolated.
         fit_octaves: the slope is fitted over this many octaves below the cutoff.
+        floor_percentile: each band's level in its quiet frames (this percentile of its active frames'
+            levels; R. Martin's minimum statistics, IEEE TSAP 9(5), 2001) gives the noise floor's
+            extrapolation; 0 turns that term off.
         taps: length of the zero-phase FIR that applies the gain (odd; default about 93 ms).
 
     Shape:
@@ -243,7 +262,11 @@ def rolloff_guard(output: np.ndarray, interpolated: np.ndarray, sample_rate: int
             continue
         active = _active_frames(lx)
         ly = band_log_power(y[ch], sample_rate, centres)[:, : lx.shape[1]]
-        band = measure_input_band(lx[:, active].mean(axis=1), centres, input_rate, narrow_ratio, fit_octaves)
+        mean = lx[:, active].mean(axis=1)
+        band = measure_input_band(mean, centres, input_rate, narrow_ratio, fit_octaves)
+        if floor_percentile > 0:  # the same fit over each band's quiet frames (minimum statistics)
+            quiet = np.percentile(lx[:, active], floor_percentile, axis=1)
+            band = measure_input_band(mean, centres, input_rate, narrow_ratio, fit_octaves, quiet)
         cap = rolloff_cap(band, centres, min_slope_db) + headroom_db
         gain_db = np.minimum(0.0, cap - ly[:, active].mean(axis=1))
         log.debug("roll-off guard: cutoff %.0f Hz, slope %.1f dB/oct%s, largest cut %.1f dB", band.cutoff_hz,
