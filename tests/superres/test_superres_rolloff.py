@@ -71,6 +71,7 @@ def test_guard_makes_a_too_loud_added_band_follow_the_input_slope() -> None:
     assert np.abs(after[top] - truth[top]).max() < 2.0
     low = c < 7000
     assert np.abs(after[low] - before[low]).max() < 0.05
+    assert np.array_equal(rolloff_guard(y, x[None], SR, IN_SR, cap=False), y.astype(np.float32))  # fallback only
     # the cap is the extrapolated line itself, with the headroom on top
     band = measure_input_band(_levels(x, SR)[1], c, IN_SR)
     cap = rolloff_cap(band, c)

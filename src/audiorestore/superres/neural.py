@@ -96,6 +96,13 @@ class NeuralUpsampler(Upsampler):
         "measured cutoff (audiorestore.superres.rolloff); false: the added band as the network makes it"))
     rolloff_headroom_db: float = field(default=1.0, metadata=_doc(
         "dB the added band may exceed the extrapolated roll-off before the guard lowers it"))
+    rolloff_cap: bool = field(default=True, metadata=_doc(
+        "with rolloff_guard: cap the added band at the extrapolated roll-off; false: only the fallback to "
+        "the interpolation for an input band-limited far below its Nyquist frequency"))
+    rolloff_fit_octaves: float = field(default=1.0, metadata=_doc(
+        "octaves below the input's cutoff over which the guard fits the input's spectral slope"))
+    rolloff_min_slope_db: float = field(default=-24.0, metadata=_doc(
+        "steepest slope (dB per octave) the guard extrapolates"))
 
     def __post_init__(self) -> None:
         if not self.checkpoint:
@@ -185,7 +192,9 @@ class NeuralUpsampler(Upsampler):
             y = apply_envelope(self._envelope, y)
         if self.rolloff_guard and sample_rate < self.model_rate:
             exact = x if kind == "sinc" else interpolate(audio, sample_rate, self.model_rate, "sinc")
-            y = rolloff.rolloff_guard(y, exact, self.model_rate, sample_rate, headroom_db=self.rolloff_headroom_db)
+            y = rolloff.rolloff_guard(y, exact, self.model_rate, sample_rate, headroom_db=self.rolloff_headroom_db,
+                                      cap=self.rolloff_cap, fit_octaves=self.rolloff_fit_octaves,
+                                      min_slope_db=self.rolloff_min_slope_db)
         if target_rate != self.model_rate:
             y = resample(y, self.model_rate, target_rate)
         return y
@@ -241,7 +250,8 @@ class NeuralUpsampler(Upsampler):
         return {"checkpoint": self.checkpoint, "device": self.device, "chunk_s": self.chunk_s,
                 "context_s": self.context_s, "interpolation": self._interp, "keep_input_band": self.keep_input_band,
                 "envelope": self._envelope is not None, "rolloff_guard": self.rolloff_guard,
-                "rolloff_headroom_db": self.rolloff_headroom_db}
+                "rolloff_headroom_db": self.rolloff_headroom_db, "rolloff_cap": self.rolloff_cap,
+                "rolloff_fit_octaves": self.rolloff_fit_octaves, "rolloff_min_slope_db": self.rolloff_min_slope_db}
 
 
 def keep_input_band(output: np.ndarray, interpolated: np.ndarray, sample_rate: int, cutoff_hz: float,

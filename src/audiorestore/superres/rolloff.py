@@ -18,7 +18,8 @@ features of E. Larsen and R. M. Aarts, *Audio Bandwidth Extension*, Wiley 2004, 
 3. where the input's cutoff lies below ``narrow_ratio`` of its Nyquist frequency, further down than
    any band-limiting a shipped model was trained on (0.75-1.0), the input was band-limited before it
    was sampled at this rate (telephone band, an old recording resampled): the network is outside what
-   it learnt, and the guard falls back to the plain interpolation above the cutoff (no added band);
+   it learnt, and the guard falls back to the plain (sinc) interpolation of the input above the
+   cutoff (no added band);
 4. measures the network's output in the same bands and frames, and where its long-term level above
    the cutoff exceeds the cap by more than ``headroom_db``, lowers it to the cap by a static,
    zero-phase FIR filter (one gain curve per channel, smooth in frequency). It only lowers: an added
@@ -196,8 +197,8 @@ def rolloff_cap(band: InputBand, centres: np.ndarray, min_slope_db: float = -24.
     slope (clipped to ``[min_slope_db, 0]``) extrapolated from its fitted level at the cutoff, or where
     higher the same extrapolation of its quiet frames, where a noise floor shows (tape hiss,
     microphone and room noise are flat and do not stop at the cutoff; quiet music falls like loud
-    music); ``-inf`` above the cutoff of a narrow input (no added band). ``+inf`` at and below the
-    cutoff.
+    music); ``-inf`` above the cutoff of a narrow input (no added band: :func:`rolloff_guard` takes the
+    interpolated input there). ``+inf`` at and below the cutoff.
 
     Shape:
         ``centres`` ``(bands,)`` -> ``(bands,)``.
@@ -215,7 +216,8 @@ def rolloff_cap(band: InputBand, centres: np.ndarray, min_slope_db: float = -24.
 
 def rolloff_guard(output: np.ndarray, interpolated: np.ndarray, sample_rate: int, input_rate: int,
                   headroom_db: float = 1.0, narrow_ratio: float = 0.6, min_slope_db: float = -24.0,
-                  fit_octaves: float = 1.0, floor_percentile: float = 10.0, taps: int | None = None) -> np.ndarray:
+                  fit_octaves: float = 1.0, floor_percentile: float = 10.0, cap: bool = True,
+                  taps: int | None = None) -> np.ndarray:
     """Cap the long-term level of ``output``'s band above the input's cutoff at the input's
     extrapolated roll-off (see the module docstring).
 
@@ -234,6 +236,7 @@ def rolloff_guard(output: np.ndarray, interpolated: np.ndarray, sample_rate: int
         floor_percentile: each band's level in its quiet frames (this percentile of its active frames'
             levels; R. Martin's minimum statistics, IEEE TSAP 9(5), 2001) gives the noise floor's
             extrapolation; 0 turns that term off.
+        cap: False: only the narrow-input fallback, no cap on the added band of other inputs.
         taps: length of the zero-phase FIR that applies the gain (odd; default about 93 ms).
 
     Shape:
@@ -267,13 +270,16 @@ def rolloff_guard(output: np.ndarray, interpolated: np.ndarray, sample_rate: int
         if floor_percentile > 0:  # the same fit over each band's quiet frames (minimum statistics)
             quiet = np.percentile(lx[:, active], floor_percentile, axis=1)
             band = measure_input_band(mean, centres, input_rate, narrow_ratio, fit_octaves, quiet)
-        cap = rolloff_cap(band, centres, min_slope_db) + headroom_db
-        gain_db = np.minimum(0.0, cap - ly[:, active].mean(axis=1))
+        if not (cap or band.narrow):
+            continue
+        limit = rolloff_cap(band, centres, min_slope_db) + headroom_db
+        gain_db = np.minimum(0.0, limit - ly[:, active].mean(axis=1))
         log.debug("roll-off guard: cutoff %.0f Hz, slope %.1f dB/oct%s, largest cut %.1f dB", band.cutoff_hz,
                   band.slope_db_per_oct, " (narrow input)" if band.narrow else "", -gain_db.min())
-        if not np.any(gain_db < -0.01):
-            continue
-        out[ch] = _apply_gain(y[ch], gain_db, centres, band.cutoff_hz, sample_rate, taps)
+        if band.narrow:  # the interpolated input above the cutoff, the network's output below it
+            out[ch] = x[ch] + _apply_gain(y[ch] - x[ch], gain_db, centres, band.cutoff_hz, sample_rate, taps)
+        elif np.any(gain_db < -0.01):
+            out[ch] = _apply_gain(y[ch], gain_db, centres, band.cutoff_hz, sample_rate, taps)
     return out
 
 
