@@ -106,6 +106,7 @@ class Method:
     digest: str = ""
     keep_input_band: float = 0.0
     rolloff_guard: bool = True
+    settings: tuple = ()   # a shipped model's own roll-off guard settings (models.json params), as items
 
     @property
     def label(self) -> str:
@@ -121,7 +122,7 @@ class Method:
             return get_method(self.name, **({} if self.rolloff_guard else {"rolloff_guard": False}))
         from audiorestore.superres import upsampler_from_checkpoint
 
-        return upsampler_from_checkpoint(self.checkpoint, keep_input_band=self.keep_input_band,
+        return upsampler_from_checkpoint(self.checkpoint, **dict(self.settings), keep_input_band=self.keep_input_band,
                                          rolloff_guard=self.rolloff_guard)
 
     def with_keep(self, keep: float) -> Method:
@@ -161,8 +162,11 @@ def find_checkpoints(root: Path) -> dict[str, list[Method]]:
         exp = p.parent.parent.name if p.parent.name == "checkpoints" else p.parent.name
         n = param_count(pkg)
         digest = hashlib.sha256(p.read_bytes()).hexdigest()[:10]
-        keep = float(shipped.get(p.resolve(), {}).get("keep_input_band", 0.0))  # a shipped model's own setting
-        found.setdefault(set_name, []).append(Method(f"{fam} ({exp})", fam, str(p), n, digest, keep))
+        own = shipped.get(p.resolve(), {})  # a shipped model's own settings
+        keep = float(own.get("keep_input_band", 0.0))
+        settings = tuple(sorted((k, v) for k, v in own.items() if k.startswith("rolloff_")))
+        found.setdefault(set_name, []).append(Method(f"{fam} ({exp})", fam, str(p), n, digest, keep,
+                                                     settings=settings))
     return found
 
 
@@ -202,6 +206,8 @@ def cache_path(out: Path, set_name: str, method: Method) -> Path:
         stem += f"-keep{method.keep_input_band:g}"
     if method.neural:  # caches written before the guard existed (no suffix) are not mistaken for either
         stem += "-guard" if method.rolloff_guard else "-noguard"
+    if method.settings and method.rolloff_guard:
+        stem += "-" + hashlib.sha256(repr(method.settings).encode()).hexdigest()[:6]
     return out / set_name / f"{stem}.jsonl"
 
 

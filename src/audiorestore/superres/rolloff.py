@@ -12,9 +12,11 @@ features of E. Larsen and R. M. Aarts, *Audio Bandwidth Extension*, Wiley 2004, 
 1. measures the input's long-term spectrum (the mean over active STFT frames of the log power in
    sixth-octave bands, 1/24 octave apart) and its effective cutoff (where the level falls off a cliff,
    not the file's Nyquist frequency: :func:`measure_input_band`);
-2. fits a straight line in dB against octaves over the top octave below that cutoff with a robust
-   (Theil-Sen) estimator, the input's spectral slope, and extrapolates it above the cutoff (clipped
-   to ``[min_slope_db, 0]`` dB per octave: never rising);
+2. fits a straight line in dB against octaves over the ``fit_octaves`` below that cutoff with a
+   robust (Theil-Sen) estimator, the input's spectral slope, and extrapolates it above the cutoff
+   (clipped to ``[min_slope_db, 0]`` dB per octave: never rising); the same fit over each band's quiet
+   frames (a low percentile, minimum statistics) gives a noise-floor line, and the cap is the higher
+   of the two, so hiss that shows in the quiet frames and runs on past the cutoff is not cut away;
 3. where the input's cutoff lies below ``narrow_ratio`` of its Nyquist frequency, further down than
    any band-limiting a shipped model was trained on (0.75-1.0), the input was band-limited before it
    was sampled at this rate (telephone band, an old recording resampled): the network is outside what
@@ -57,7 +59,7 @@ BAND_OCT = 1 / 6
 STEP_OCT = 1 / 24
 #: Frames more than this far below the loudest frame are not "active" (pauses, fades).
 ACTIVE_DB = 50.0
-#: A level at least this far below the maximum over the octave beneath it is past the cutoff.
+#: Beyond the cutoff every band lies at least this far below the loudest band just beneath it.
 CLIFF_DB = 30.0
 #: A fall steeper than this (dB per 1/24-octave step, 36 dB per octave) is a filter's skirt.
 STEEP_DB = 1.5
