@@ -13,6 +13,7 @@ Example:
 
 from .baselines import LinearUpsampler, SincUpsampler, SplineUpsampler, interpolate
 from .neural import AudioUNetUpsampler, MUGANUpsampler, NeuralUpsampler, TFiLMUpsampler, upsampler_from_checkpoint
+from .rolloff import rolloff_guard
 
 __all__ = ["interpolate", "LinearUpsampler", "SplineUpsampler", "SincUpsampler", "NeuralUpsampler",
-           "AudioUNetUpsampler", "TFiLMUpsampler", "MUGANUpsampler", "upsampler_from_checkpoint"]
+           "AudioUNetUpsampler", "TFiLMUpsampler", "MUGANUpsampler", "upsampler_from_checkpoint", "rolloff_guard"]
