@@ -3,6 +3,7 @@ the worker node is killed mid-run, and every output still exists and equals the 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from audiorestore.metrics.evaluation import evaluate
+from audiorestore.simulate.dataset import DegradeConfig, make_dataset
 from tests.conftest import speechlike
 
 ray = pytest.importorskip("ray")
@@ -41,8 +44,21 @@ def _corpus(root: Path, n: int, seconds: float) -> Path:
     return d
 
 
+def _actor_running_under(parent: int) -> bool:
+    """Whether a child of process ``parent`` is a Ray worker processing an item (its title says so)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            title = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and title.startswith(b"ray::_Worker.process"):
+            return True
+    return False
+
+
 @pytest.mark.slow
-def test_ray_engine_survives_a_dead_node_and_matches_local(tmp_path: Path) -> None:
+def test_ray_engine_survives_a_dead_node_and_matches_local(tmp_path: Path, monkeypatch) -> None:
     _corpus(tmp_path, 30, 6.0)
     local = _cli("denoise", "in", "-o", "local", "--method", "logmmse", "-j", "1", "-q", cwd=tmp_path)
     assert local.returncode == 1 and local.stderr.count("broken.wav") == 1, local.stderr
@@ -58,11 +74,19 @@ def test_ray_engine_survives_a_dead_node_and_matches_local(tmp_path: Path) -> No
             env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"})
         out = tmp_path / "ray_out"
         deadline = time.monotonic() + 60
-        while len(list(out.rglob("u*.flac"))) < 4 and proc.poll() is None and time.monotonic() < deadline:
+        raylet = worker.all_processes["raylet"][0].process.pid
+        # kill once the worker node's actor is at work (it starts late on a loaded machine) and some files are done
+        while (len(list(out.rglob("u*.flac"))) < 4 or not _actor_running_under(raylet)) and proc.poll() is None \
+                and time.monotonic() < deadline:
             time.sleep(0.05)
         done_before_kill = len(list(out.rglob("u*.flac")))
         cluster.remove_node(worker, allow_graceful=False)  # the node dies with its actor mid-run
         _, err = proc.communicate(timeout=90)
+        # the same manifest and the same summary as the local engine's
+        deg = _cli("degrade", "local/spk0", "-o", "deg_ray", "--color", "pink", "--snr-range", "0", "10", "--engine", "ray",
+                   "--address", cluster.address, "-q", cwd=tmp_path)
+        ev = _cli("evaluate", "local/spk0", "ray_out/spk0", "-m", "si_sdr,lsd", "-o", "ev_ray", "--engine", "ray",
+                  "--address", cluster.address, "-q", cwd=tmp_path)
     finally:
         cluster.shutdown()
     assert 4 <= done_before_kill < 30, f"the node was not killed mid-run ({done_before_kill} files done)"
@@ -74,4 +98,12 @@ def test_ray_engine_survives_a_dead_node_and_matches_local(tmp_path: Path) -> No
     assert got == ref and len(ref) == 30
     for rel in ref:  # byte for byte: FLAC of the same samples
         assert (out / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel
+    assert deg.returncode == 0 and ev.returncode == 0, deg.stderr + ev.stderr
+    monkeypatch.chdir(tmp_path)  # the same relative paths as the commands above
+    make_dataset("local/spk0", None, "deg_local", DegradeConfig(colors=["pink"], snr_range=[0, 10]), jobs=2)
+    evaluate("local/spk0", "ray_out/spk0", metrics="si_sdr,lsd").write("ev_local")
+    assert (tmp_path / "deg_ray" / "manifest.jsonl").read_bytes() == (tmp_path / "deg_local" / "manifest.jsonl").read_bytes()
+    for name in ("per_file.csv", "summary.json"):
+        assert (tmp_path / "ev_ray" / name).read_bytes() == (tmp_path / "ev_local" / name).read_bytes()
+    assert json.loads((tmp_path / "ev_ray" / "summary.json").read_text())["n_files"] == 10
     assert not list(out.rglob(".*.tmp*")), "a dead worker's temporary file was left behind"
