@@ -27,15 +27,15 @@ from .runner import (DEFAULT_METRICS, NOISY, BenchResult, MethodSpec, MethodSumm
 
 
 def benchmark(methods: Sequence[str | MethodSpec], datasets: Sequence[str | Dataset], out: str | os.PathLike, *,
-              metrics: str | Sequence[str] | None = None, jobs: int = 1, examples: int = 3, example_s: float = 4.0,
-              limit: int | None = None, fresh: bool = False, plots: bool | None = None,
-              title: str = "audiorestore benchmark", progress: ProgressFn | None = None
-              ) -> tuple[BenchResult, dict[str, Path]]:
+              metrics: str | Sequence[str] | None = None, jobs: int | None = 1, examples: int = 3,
+              example_s: float = 4.0, limit: int | None = None, fresh: bool = False, plots: bool | None = None,
+              title: str = "audiorestore benchmark", progress: ProgressFn | None = None, engine: str = "local",
+              address: str | None = None) -> tuple[BenchResult, dict[str, Path]]:
     """Run every method on every dataset and write the report into ``out``; see :func:`run_bench` for the
     arguments. Returns the result and the written files (``markdown``, ``html``, ``summary_csv``,
     ``summary_json``, ``per_item``)."""
     result = run_bench(methods, datasets, out, metrics=metrics, jobs=jobs, examples=examples, example_s=example_s,
-                       limit=limit, fresh=fresh, progress=progress)
+                       limit=limit, fresh=fresh, progress=progress, engine=engine, address=address)
     return result, write_report(result, out, title=title, plots=plots, example_s=example_s)
 
 
