@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from audiorestore.engine import MAX_ATTEMPTS, Job, run
 from audiorestore.metrics.evaluation import evaluate
 from audiorestore.simulate.dataset import DegradeConfig, make_dataset
 from tests.conftest import speechlike
@@ -44,6 +45,12 @@ def _corpus(root: Path, n: int, seconds: float) -> Path:
     return d
 
 
+def _die_on_two(state: None, x: int) -> int:
+    if x == 2:
+        os._exit(1)  # a crash that takes the worker process down
+    return x * x
+
+
 def _actor_running_under(parent: int) -> bool:
     """Whether a child of process ``parent`` is a Ray worker processing an item (its title says so)."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -63,6 +70,7 @@ def test_ray_engine_survives_a_dead_node_and_matches_local(tmp_path: Path, monke
     local = _cli("denoise", "in", "-o", "local", "--method", "logmmse", "-j", "1", "-q", cwd=tmp_path)
     assert local.returncode == 1 and local.stderr.count("broken.wav") == 1, local.stderr
 
+    monkeypatch.setenv("PYTHONPATH", f"{REPO / 'src'}{os.pathsep}{REPO}")  # the nodes' workers import these
     cluster = Cluster(initialize_head=True, head_node_args={**SMALL, "include_dashboard": False})
     try:
         worker = cluster.add_node(**SMALL)
@@ -87,8 +95,13 @@ def test_ray_engine_survives_a_dead_node_and_matches_local(tmp_path: Path, monke
                    "--address", cluster.address, "-q", cwd=tmp_path)
         ev = _cli("evaluate", "local/spk0", "ray_out/spk0", "-m", "si_sdr,lsd", "-o", "ev_ray", "--engine", "ray",
                   "--address", cluster.address, "-q", cwd=tmp_path)
+        # an item that kills every worker it reaches fails alone, after MAX_ATTEMPTS workers
+        poisoned = run(Job(fn=_die_on_two), list(range(5)), engine="ray", address=cluster.address)
     finally:
+        ray.shutdown()
         cluster.shutdown()
+    assert [o.value for o in poisoned] == [0, 1, None, 9, 16]
+    assert poisoned[2].error == f"its Ray worker died {MAX_ATTEMPTS} times processing it; giving up on this item"
     assert 4 <= done_before_kill < 30, f"the node was not killed mid-run ({done_before_kill} files done)"
     assert proc.returncode == 1, err  # 1: the broken file; every other file done
     assert "a Ray worker died" in err, err  # the dead node's items went back to the queue

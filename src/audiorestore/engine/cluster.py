@@ -98,50 +98,54 @@ def run_ray(job: Job, items: Sequence[Any], *, jobs: int | None = None, address:
     def start() -> Any:
         return remote_cls.options(scheduling_strategy="SPREAD").remote(job_ref, cwd)
 
-    attempts = [0] * len(items)
+    runs = [0] * len(items)
+    deaths = [0] * len(items)
     todo: deque[int] = deque(range(len(items)))
     pending: dict[Any, Any] = {}  # ready() ref -> actor not yet usable
     for _ in range(n):
         a = start()
         pending[a.ready.remote()] = a
     idle: dict[Any, int] = {}  # usable actor -> free slots
-    running: dict[Any, tuple[int, Any]] = {}  # result ref -> (item, actor)
+    running: dict[Any, tuple[int, Any]] = {}  # result ref -> (item, actor), in submission order
     finished = 0
     last_alive = time.monotonic()
 
-    def lose(actor: Any, why: str) -> None:
-        """An actor died: requeue its items, drop it, start a replacement."""
+    def lose(actor: Any) -> None:
+        """An actor died: its items go back to the front of the queue, and a replacement is started.
+
+        An actor runs its items one after another, so only the first of them was being processed:
+        that one is charged with the death; after MAX_ATTEMPTS deaths it is reported as failed."""
+        nonlocal finished
         idle.pop(actor, None)
-        for ref, (i, a) in list(running.items()):
-            if a is actor:
-                del running[ref]
-                requeue(i, why)
+        mine = [(ref, i) for ref, (i, a) in running.items() if a is actor]
+        for ref, _ in mine:
+            del running[ref]
+        for k, (_, i) in reversed(list(enumerate(mine))):
+            if k == 0:
+                deaths[i] += 1
+                if deaths[i] >= MAX_ATTEMPTS:
+                    o = Outcome(i, error=f"its Ray worker died {deaths[i]} times processing it; giving up on this "
+                                         "item", attempts=runs[i])
+                    results[i] = o
+                    finished += 1
+                    if on_done is not None:
+                        on_done(o)
+                    continue
+            todo.appendleft(i)
         try:
             ray.kill(actor, no_restart=True)
         except Exception:  # already gone with its node
             pass
-        if len(todo) + len(running) > 0:
+        if todo or running:
             r = start()
             pending[r.ready.remote()] = r
-
-    def requeue(i: int, why: str) -> None:
-        nonlocal finished
-        if attempts[i] < MAX_ATTEMPTS:
-            todo.appendleft(i)
-            return
-        o = Outcome(i, error=f"{why} while processing it, {attempts[i]} times; giving up on this item",
-                    attempts=attempts[i])
-        results[i] = o
-        finished += 1
-        if on_done is not None:
-            on_done(o)
 
     try:
         while finished < len(items):
             for actor in [a for a, free in idle.items() if free > 0]:
                 while todo and idle[actor] > 0:
                     i = todo.popleft()
-                    attempts[i] += 1
+                    runs[i] += 1
                     idle[actor] -= 1
                     running[actor.process.remote(items[i], i)] = (i, actor)
             refs = list(running) + list(pending)
@@ -160,21 +164,21 @@ def run_ray(job: Job, items: Sequence[Any], *, jobs: int | None = None, address:
                         raise AudioRestoreError(f"a Ray worker could not set up: {_cause(exc)}") from None
                     except RayError as exc:
                         log.warning("a Ray worker died while starting (%s); starting another", _cause(exc))
-                        lose(actor, "its Ray worker died")
+                        lose(actor)
                         continue
                     idle[actor] = WINDOW_PER_ACTOR
                     continue
                 if ref not in running:  # requeued already: its actor was lost through another item
                     continue
-                i, actor = running.pop(ref)
+                i, actor = running[ref]
                 try:
                     o = ray.get(ref)
                 except (RayError, GetTimeoutError) as exc:
                     log.warning("a Ray worker died (%s); retrying its items on the others", _cause(exc))
-                    requeue(i, "its Ray worker died")
-                    lose(actor, "its Ray worker died")
+                    lose(actor)
                     continue
-                o.attempts = attempts[i]
+                del running[ref]
+                o.attempts = runs[i]
                 results[i] = o
                 finished += 1
                 if actor in idle:

@@ -12,8 +12,8 @@ Engines:
   state; items whose actor or node dies are retried on the others.
 
 A failing item never stops the batch: its exception becomes the outcome's one-line ``error``. A worker
-process that dies (killed, out of memory) is replaced and its items retried, up to
-:data:`MAX_ATTEMPTS` times each (after that the item is reported as failed: it probably kills workers).
+process that dies (killed, out of memory) is replaced and its items retried; an item whose worker
+dies :data:`MAX_ATTEMPTS` times is reported as failed (it probably kills workers).
 
 Example:
     >>> def square(state, x):       # module-level in real use, so that it pickles
@@ -189,56 +189,71 @@ def run_inline(job: Job, items: Sequence[Any], on_done: OnDone | None = None) ->
 def run_pool(job: Job, items: Sequence[Any], jobs: int, on_done: OnDone | None = None) -> list[Outcome]:
     """Items over ``jobs`` local processes of one thread each.
 
-    At most ``2 * jobs`` items are in flight (a corpus of a million files is not queued at once, and
-    a worker that dies takes few items with it). When a worker dies the pool is rebuilt and the items
-    that were in flight are retried; each item gets :data:`MAX_ATTEMPTS` tries.
+    At most ``4 * jobs`` items are in flight: enough that a worker finds its next item queued even
+    when this process is slow to collect results (short files, a busy machine), few enough that a
+    corpus of a million files is not queued at once and a worker that dies takes few items with it.
+
+    When a worker dies (killed, out of memory, a crash in a native library) the pool is lost with
+    the items in flight, and which of them killed it is unknown: each is then run again alone, in a
+    pool of one, where a death can only be its own. An item that kills its worker
+    :data:`MAX_ATTEMPTS` times that way is reported as failed; the others are done.
     """
     results: list[Outcome | None] = [None] * len(items)
-    attempts = [0] * len(items)
+    runs = [0] * len(items)
+    deaths = [0] * len(items)
     todo: deque[int] = deque(range(len(items)))
-    ctx = mp.get_context(_start_method())
-    window = 2 * jobs
-    while todo:
-        broken = False
-        with _child_environment(), ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                                      initargs=(job,)) as pool:
-            running: dict[Future, int] = {}
-            while (todo or running) and not broken:
-                while todo and len(running) < window:
-                    i = todo.popleft()
-                    attempts[i] += 1
-                    running[pool.submit(_work, items[i], i)] = i
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    i = running.pop(fut)
-                    try:
-                        o = fut.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        _retry_or_fail(i, attempts, todo, results, on_done, "a worker process died")
-                        continue
-                    o.attempts = attempts[i]
-                    results[i] = o
+    suspects: deque[int] = deque()
+    while todo or suspects:
+        if suspects:  # one suspect at a time, alone
+            i = suspects.popleft()
+            if _pool_pass(job, items, deque([i]), 1, 1, results, runs, on_done):
+                deaths[i] += 1
+                if deaths[i] < MAX_ATTEMPTS:
+                    suspects.appendleft(i)
+                else:
+                    results[i] = Outcome(i, error=f"its worker process died {deaths[i]} times processing it; "
+                                                  "giving up on this item", attempts=runs[i])
                     if on_done is not None:
-                        on_done(o)
-            if broken:  # every other item in flight is lost with the pool: retry those too
-                log.warning("a worker process died; restarting the pool and retrying its items")
-                for i in running.values():
-                    _retry_or_fail(i, attempts, todo, results, on_done, "a worker process died")
-                pool.shutdown(wait=True, cancel_futures=True)
+                        on_done(results[i])
+            continue
+        lost = _pool_pass(job, items, todo, jobs, 4 * jobs, results, runs, on_done)
+        if lost:
+            log.warning("a worker process died; retrying the %d item(s) it may have been processing", len(lost))
+            suspects.extend(sorted(lost))
     return [o for o in results if o is not None]
 
 
-def _retry_or_fail(i: int, attempts: list[int], todo: deque[int], results: list[Outcome | None],
-                   on_done: OnDone | None, why: str) -> None:
-    if attempts[i] < MAX_ATTEMPTS:
-        todo.appendleft(i)
-        return
-    o = Outcome(i, error=f"{why} while processing it, {attempts[i]} times; giving up on this item",
-                attempts=attempts[i])
-    results[i] = o
-    if on_done is not None:
-        on_done(o)
+def _pool_pass(job: Job, items: Sequence[Any], todo: deque[int], jobs: int, window: int,
+               results: list[Outcome | None], runs: list[int], on_done: OnDone | None) -> list[int]:
+    """Run items from ``todo`` on a fresh pool until it is empty or a worker dies; returns the items
+    lost with the pool (empty when all went well)."""
+    ctx = mp.get_context(_start_method())
+    with _child_environment(), ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                                                  initargs=(job,)) as pool:
+        running: dict[Future, int] = {}
+        lost: list[int] = []
+        while todo or running:
+            while todo and len(running) < window:
+                i = todo.popleft()
+                runs[i] += 1
+                running[pool.submit(_work, items[i], i)] = i
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in done:
+                i = running.pop(fut)
+                try:
+                    o = fut.result()
+                except BrokenProcessPool:
+                    lost.append(i)
+                    continue
+                o.attempts = runs[i]
+                results[i] = o
+                if on_done is not None:
+                    on_done(o)
+            if lost:  # every other item in flight is lost with the pool
+                lost.extend(running.values())
+                pool.shutdown(wait=True, cancel_futures=True)
+                return lost
+    return []
 
 
 # ------------------------------------------------------------------------------------- the seam
