@@ -12,9 +12,12 @@ the other shipped upsamplers (8 -> 16 kHz, 22.05 -> 44.1 kHz) are timed on one w
     OMP_NUM_THREADS=1 python benchmarks/batch_scaling.py --data ../shared/data --files 300 --seconds 2 \\
         --up-files 40 --up-seconds 2 --jobs 1 2 --repeats 2 --capacity --json scaling.json
 
-Figures: files/s, audio hours processed per wall-clock hour, the speedup over one worker, and audio
-hours per core-hour (hours per hour / workers). The machine's load average is printed with them: on
-a shared machine other processes take cores too and the speedup comes out pessimistic.
+Figures: files/s, audio hours processed per wall-clock hour, the speedup over one worker, and the CPU
+time the run used (this process and its workers): "cores busy" (CPU seconds per wall second) and audio
+hours per CPU-hour. The machine's load average is printed with them: on a shared machine other
+processes take cores too, the speedup comes out pessimistic, and the CPU figures show whether the
+workers got the cores (cores busy near -j) and how much the parallel run costs in CPU (audio hours per
+CPU-hour equal for every -j: no overhead).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -70,9 +74,17 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def time_run(task: str, folder: Path, out: Path, jobs: int, method: str | None) -> tuple[float, int]:
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the worker processes, once reaped)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def time_run(task: str, folder: Path, out: Path, jobs: int, method: str | None) -> tuple[float, float, int]:
+    """``(wall seconds, CPU seconds of this process and its workers, files)`` of one batch run."""
     pairs = [(f, out / f.name) for f in io.find_audio(folder)]
     shutil.rmtree(out, ignore_errors=True)
+    c0 = cpu_seconds()
     t0 = time.perf_counter()
     if task == "denoise":
         results = denoise_files(pairs, method, jobs=jobs)
@@ -80,10 +92,11 @@ def time_run(task: str, folder: Path, out: Path, jobs: int, method: str | None) 
         rate = {"16to48": 48000, "8to16": 16000, "22to44": 44100}[task]
         results = upsample_files(pairs, rate, method, jobs=jobs)
     elapsed = time.perf_counter() - t0
+    cpu = cpu_seconds() - c0
     failed = [r.error for r in results if r.status != "done"]
     if failed:
         raise SystemExit(f"{len(failed)} file(s) failed: {failed[0]}")
-    return elapsed, len(results)
+    return elapsed, cpu, len(results)
 
 
 def main() -> int:
@@ -114,32 +127,38 @@ def main() -> int:
                        root / "p_in", None, [1])]
         for task, audio_s, folder, method, jobs_list in tasks:
             times: dict[int, list[float]] = {j: [] for j in jobs_list}
+            cpus: dict[int, list[float]] = {j: [] for j in jobs_list}
             loads: list[str] = []
             n = 0
             for _ in range(args.repeats):
                 for j in jobs_list:
-                    elapsed, n = time_run(task, folder, root / f"out_{task}_{j}", j, method)
+                    elapsed, cpu, n = time_run(task, folder, root / f"out_{task}_{j}", j, method)
                     times[j].append(elapsed)
+                    cpus[j].append(cpu)
                     loads.append(load())
             base = min(times[jobs_list[0]]) * jobs_list[0]
             for j in jobs_list:
                 best = min(times[j])
+                cpu = cpus[j][times[j].index(best)]
                 hph = audio_s / best  # audio hours per wall-clock hour (seconds per second)
                 rows.append({"task": task, "method": method or "auto", "files": n, "audio_s": round(audio_s, 1),
                              "jobs": j, "seconds": [round(t, 2) for t in times[j]], "best_s": round(best, 2),
                              "files_per_s": round(n / best, 2), "audio_h_per_h": round(hph, 1),
                              "audio_h_per_core_h": round(hph / j, 1), "speedup": round(base / best, 2),
-                             "load_avg": loads})
+                             "cpu_s": round(cpu, 2), "cores_busy": round(cpu / best, 2),
+                             "audio_h_per_cpu_h": round(audio_s / cpu, 1), "load_avg": loads})
                 print(f"{task:8s} {method or 'auto':8s} -j {j}: {n} files, {audio_s / 60:.1f} min of audio in "
                       f"{best:.2f} s (runs {', '.join(f'{t:.2f}' for t in times[j])}): {n / best:.1f} files/s, "
-                      f"{hph:.0f} h/h, {hph / j:.0f} h per core-hour, speedup {base / best:.2f}x", flush=True)
+                      f"{hph:.0f} h/h, {hph / j:.0f} h per core-hour, speedup {base / best:.2f}x; "
+                      f"{cpu:.1f} CPU s ({cpu / best:.2f} cores busy), {audio_s / cpu:.0f} h per CPU-hour", flush=True)
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"uptime: {uptime}  ({os.cpu_count()} cores)")
-    print("\n| task | method | files | -j | best s | files/s | audio h per h | audio h per core-h | speedup |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| task | method | files | -j | best s | files/s | audio h per h | speedup | cores busy | "
+          "audio h per CPU-h |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['task']} | {r['method']} | {r['files']} | {r['jobs']} | {r['best_s']} | {r['files_per_s']} | "
-              f"{r['audio_h_per_h']} | {r['audio_h_per_core_h']} | {r['speedup']}x |")
+              f"{r['audio_h_per_h']} | {r['speedup']}x | {r['cores_busy']} | {r['audio_h_per_cpu_h']} |")
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "uptime": uptime, "cores": os.cpu_count()}, indent=1))
     return 0
