@@ -16,6 +16,7 @@ import soundfile as sf
 
 from audiorestore.cli.main import main
 from audiorestore.engine import MAX_ATTEMPTS, Job, default_jobs, run
+from audiorestore.engine.runner import auto_chunk
 from audiorestore.errors import AudioInputError, ParameterError
 from tests.conftest import speechlike
 
@@ -76,6 +77,17 @@ def test_item_that_always_kills_its_worker_fails_alone() -> None:
     out = run(Job(fn=_always_die), list(range(12)), jobs=2)
     assert not out[2].ok and "worker process died 3 times" in out[2].error and MAX_ATTEMPTS == 3
     assert [o.value for i, o in enumerate(out) if i != 2] == [0, 1] + list(range(3, 12))  # the others: suspects only
+
+
+def test_groups_of_items_same_outcomes_and_a_poison_item_still_fails_alone() -> None:
+    assert auto_chunk(300, 2) == 4 and auto_chunk(10, 2) == 1 and auto_chunk(10 ** 7, 4) == 64
+    job = Job(fn=_add, setup=partial(_setup_offset, 100))
+    items = list(range(20)) + [13, -1]
+    one = [o.value[0] if o.ok else o.error for o in run(job, items, jobs=1)]
+    assert one == [o.value[0] if o.ok else o.error for o in run(job, items, jobs=2, chunk=3)]
+    out = run(Job(fn=_always_die), list(range(12)), jobs=2, chunk=4)
+    assert [o.index for o in out] == list(range(12)) and "worker process died 3 times" in out[2].error
+    assert [o.value for i, o in enumerate(out) if i != 2] == [0, 1] + list(range(3, 12))
 
 
 def test_bad_options() -> None:

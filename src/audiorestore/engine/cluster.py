@@ -76,6 +76,12 @@ def connect(address: str | None = None) -> None:
                                 f"{' '.join(str(exc).split())[:200]}") from None
 
 
+def cluster_cpus(address: str | None = None) -> int:
+    """CPUs of the cluster (joining it first): the default number of actors."""
+    connect(address)
+    return max(int(_ray().cluster_resources().get("CPU", 1)), 1)
+
+
 def run_ray(job: Job, items: Sequence[Any], *, jobs: int | None = None, address: str | None = None,
             on_done: OnDone | None = None) -> list[Outcome]:
     """Run ``job`` over ``items`` on a Ray cluster; one :class:`Outcome` per item, in item order.
@@ -88,9 +94,7 @@ def run_ray(job: Job, items: Sequence[Any], *, jobs: int | None = None, address:
     results: list[Outcome | None] = [None] * len(items)
     if not items:
         return []
-    connect(address)
-    cpus = int(ray.cluster_resources().get("CPU", 1))
-    n = min(jobs or max(cpus, 1), len(items))
+    n = min(jobs or cluster_cpus(address), len(items))
     remote_cls = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(_Worker)
     job_ref = ray.put(job)
     cwd = os.getcwd()
@@ -198,4 +202,4 @@ def _cause(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200]
 
 
-__all__ = ["run_ray", "connect", "WINDOW_PER_ACTOR", "NO_WORKER_TIMEOUT_S"]
+__all__ = ["run_ray", "connect", "cluster_cpus", "WINDOW_PER_ACTOR", "NO_WORKER_TIMEOUT_S"]

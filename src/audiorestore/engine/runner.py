@@ -34,6 +34,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ..errors import AudioRestoreError, ParameterError
@@ -256,19 +257,44 @@ def _pool_pass(job: Job, items: Sequence[Any], todo: deque[int], jobs: int, wind
     return []
 
 
+def auto_chunk(n_items: int, workers: int) -> int:
+    """Items per task: 1 for small batches; large ones are cut into about 32 tasks per worker, of at
+    most 64 items, so that the cost of each task (a message to a process, Ray's scheduling, of the
+    order of a millisecond) stays small against its work while the load still balances."""
+    return max(1, min(64, n_items // (32 * max(workers, 1))))
+
+
+def _run_chunk(fn: Callable[[Any, Any], Any], state: Any, chunk: tuple[int, list[Any]]) -> list[Outcome]:
+    start, group = chunk
+    return [call(fn, state, item, start + k) for k, item in enumerate(group)]
+
+
+def _execute(engine: str, job: Job, items: list[Any], workers: int, address: str | None,
+             on_done: OnDone | None) -> list[Outcome]:
+    if engine == "ray":
+        from .cluster import run_ray
+
+        return run_ray(job, items, jobs=workers, address=address, on_done=on_done)
+    if workers <= 1:
+        return run_inline(job, items, on_done)
+    return run_pool(job, items, workers, on_done)
+
+
 # ------------------------------------------------------------------------------------- the seam
 def run(job: Job, items: Sequence[Any], *, engine: str = "local", jobs: int | None = None,
-        address: str | None = None, on_done: OnDone | None = None) -> list[Outcome]:
+        address: str | None = None, on_done: OnDone | None = None, chunk: int | None = None) -> list[Outcome]:
     """Run ``job`` over ``items`` on ``engine``; returns one :class:`Outcome` per item, in item order.
 
     Args:
         job: what to do with each item (see :class:`Job`).
-        items: picklable work items (file paths, small groups of them).
+        items: picklable work items (file paths, pairs of them).
         engine: ``local`` (processes on this machine) or ``ray`` (a Ray cluster).
         jobs: local: worker processes (default :func:`default_jobs`); ray: actors (default one per CPU
             of the cluster).
         address: ray: the cluster's ``HOST:PORT`` (default: ``RAY_ADDRESS``, else a local instance).
         on_done: called in this process after each item, in completion order (progress, manifests).
+        chunk: items sent to a worker at once (default :func:`auto_chunk`). The items of a group whose
+            worker died are run again one by one, so a file that kills workers fails alone.
 
     Example:
         >>> outcomes = run(Job(fn=denoise_one, setup=load_model), files, jobs=4)   # doctest: +SKIP
@@ -278,19 +304,54 @@ def run(job: Job, items: Sequence[Any], *, engine: str = "local", jobs: int | No
         raise ParameterError(f"unknown engine '{engine}' (choose from {', '.join(ENGINES)})")
     if jobs is not None and jobs < 1:
         raise ParameterError(f"--jobs must be at least 1, got {jobs}")
+    if chunk is not None and chunk < 1:
+        raise ParameterError(f"chunk must be at least 1, got {chunk}")
     if address is not None and engine != "ray":
         raise ParameterError("--address is for --engine ray")
     items = list(items)
+    if not items:
+        return []
     if engine == "ray":
-        from .cluster import run_ray
+        from .cluster import cluster_cpus
 
-        return run_ray(job, items, jobs=jobs, address=address, on_done=on_done)
-    n = default_jobs() if jobs is None else jobs
-    n = min(n, len(items))
-    if n <= 1:
-        return run_inline(job, items, on_done)
-    return run_pool(job, items, n, on_done)
+        workers = min(jobs or cluster_cpus(address), len(items))
+    else:
+        workers = min(default_jobs() if jobs is None else jobs, len(items))
+    size = chunk if chunk is not None else (1 if workers <= 1 else auto_chunk(len(items), workers))
+    if size <= 1:
+        return _execute(engine, job, items, workers, address, on_done)
+
+    results: list[Outcome | None] = [None] * len(items)
+    lost: list[int] = []
+    starts = list(range(0, len(items), size))
+
+    def chunk_done(o: Outcome) -> None:
+        if not o.ok:  # its workers died (or it could not be sent back): redo its items one by one
+            lost.extend(range(starts[o.index], min(starts[o.index] + size, len(items))))
+            return
+        for inner in o.value:
+            inner.attempts = o.attempts
+            results[inner.index] = inner
+            if on_done is not None:
+                on_done(inner)
+
+    grouped = Job(fn=partial(_run_chunk, job.fn), setup=job.setup)
+    _execute(engine, grouped, [(s, items[s: s + size]) for s in starts], max(1, min(workers, len(starts))),
+             address, chunk_done)
+    if lost:
+        lost.sort()
+        log.warning("retrying %d item(s) one by one after their worker died", len(lost))
+
+        def single_done(o: Outcome) -> None:
+            o.index = lost[o.index]
+            o.attempts += 1
+            results[o.index] = o
+            if on_done is not None:
+                on_done(o)
+
+        _execute(engine, job, [items[i] for i in lost], max(1, min(workers, len(lost))), address, single_done)
+    return [o for o in results if o is not None]
 
 
 __all__ = ["ENGINES", "MAX_ATTEMPTS", "Job", "Outcome", "run", "run_inline", "run_pool", "default_jobs",
-           "call", "error_line", "single_thread"]
+           "call", "error_line", "single_thread", "auto_chunk"]
