@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -169,9 +170,14 @@ def _work(item: Any, index: int) -> Outcome:
 
 
 def _start_method() -> str:
-    """``fork`` where it exists (workers start in milliseconds; they set themselves to one thread before
-    any work, and the driver has run no parallel region), else ``spawn``."""
-    return "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    """How worker processes start: ``fork`` up to Python 3.11 (in milliseconds; a worker sets torch to
+    one thread before any work, so it never enters a multi-threaded OpenMP region inherited from the
+    driver), ``forkserver`` from 3.12 (where forking a process with threads is deprecated), else
+    ``spawn``."""
+    methods = mp.get_all_start_methods()
+    if sys.version_info < (3, 12) and "fork" in methods:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
 
 
 def run_inline(job: Job, items: Sequence[Any], on_done: OnDone | None = None) -> list[Outcome]:
