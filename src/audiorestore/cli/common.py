@@ -120,7 +120,8 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
                    help="where to run: local processes (default) or a Ray cluster (pip install "
                         "'audiorestore[cluster]'; inputs and outputs on a filesystem every node sees)")
     g.add_argument("--address", metavar="HOST:PORT",
-                   help="Ray cluster to join (default: $RAY_ADDRESS, else a Ray instance on this machine)")
+                   help="Ray cluster to join (default: $RAY_ADDRESS, else the cluster started on this machine "
+                        "with 'ray start', else a new local Ray instance)")
 
 
 def engine_options(args: argparse.Namespace) -> dict[str, object]:

@@ -62,13 +62,12 @@ class _Worker:
 
 
 def connect(address: str | None = None) -> None:
-    """Join the cluster at ``address`` (``HOST:PORT``), or ``RAY_ADDRESS``, or start a local instance."""
+    """Join the cluster at ``address`` (``HOST:PORT``); without one, Ray's rule: ``RAY_ADDRESS``, else the
+    cluster last started on this machine with ``ray start``, else a new local instance."""
     ray = _ray()
     if ray.is_initialized():
         return
     kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
-    if address is None and not os.environ.get("RAY_ADDRESS"):
-        kwargs["include_dashboard"] = False  # a throwaway local instance
     try:
         ray.init(address=address, **kwargs)
     except (ConnectionError, ValueError, RuntimeError) as exc:
