@@ -27,10 +27,11 @@ from .runner import (DEFAULT_METRICS, NOISY, BenchResult, MethodSpec, MethodSumm
 
 
 def benchmark(methods: Sequence[str | MethodSpec], datasets: Sequence[str | Dataset], out: str | os.PathLike, *,
-              metrics: str | Sequence[str] | None = None, jobs: int = 1, examples: int = 3, example_s: float = 4.0,
-              limit: int | None = None, fresh: bool = False, plots: bool | None = None,
-              title: str = "audiorestore benchmark", progress: ProgressFn | None = None,
-              ratings: str | os.PathLike | None = None) -> tuple[BenchResult, dict[str, Path]]:
+              metrics: str | Sequence[str] | None = None, jobs: int | None = 1, examples: int = 3,
+              example_s: float = 4.0, limit: int | None = None, fresh: bool = False, plots: bool | None = None,
+              title: str = "audiorestore benchmark", progress: ProgressFn | None = None, engine: str = "local",
+              address: str | None = None, ratings: str | os.PathLike | None = None,
+              ) -> tuple[BenchResult, dict[str, Path]]:
     """Run every method on every dataset and write the report into ``out``; see :func:`run_bench` for the
     arguments. ``ratings``: a listening-test database (``audiorestore listen --db``) whose per-method
     scores become a column of the tables. Returns the result and the written files (``markdown``,
@@ -41,7 +42,7 @@ def benchmark(methods: Sequence[str | MethodSpec], datasets: Sequence[str | Data
 
         listened = listening_results(ratings)
     result = run_bench(methods, datasets, out, metrics=metrics, jobs=jobs, examples=examples, example_s=example_s,
-                       limit=limit, fresh=fresh, progress=progress)
+                       limit=limit, fresh=fresh, progress=progress, engine=engine, address=address)
     if listened is not None:
         label = {"acr": "MOS", "p835": "P.835 OVL", "mushra": "MUSHRA"}[listened.protocol]
         by_group, overall = listened.by_group(), listened.overall()
