@@ -10,7 +10,7 @@ from ..enhancer import describe_method, list_methods, method_class, method_help
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("methods", help="list restoration methods and their parameters")
     p.add_argument("name", nargs="?", help="show one method in detail")
-    p.add_argument("--task", choices=["denoise", "upsample"], help="only methods of this task")
+    p.add_argument("--task", choices=["denoise", "upsample", "declip"], help="only methods of this task")
     return p
 
 
