@@ -32,7 +32,7 @@ Example:
     >>> y = np.clip(x, -0.9, 0.9)
     >>> det = detect_clipping(y)
     >>> round(det.fraction, 3), det.high, det.low
-    (0.184, 0.9, -0.9)
+    (0.305, 0.9, -0.9)
     >>> restored = get_method("declip")(y, 8000)
     >>> bool(np.all(restored[~det.mask] == y[~det.mask]))
     True
