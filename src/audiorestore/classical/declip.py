@@ -105,6 +105,20 @@ def _level_mask(x: np.ndarray, level: float, side: int, rel_tol: float, min_runs
     return mask
 
 
+def clipping_at(x: np.ndarray, high: float | None, low: float | None, rel_tol: float = 1e-4) -> ClipDetection:
+    """The samples of ``x`` at or beyond known clipping levels (within ``rel_tol``; None: that side
+    is not clipped), e.g. levels :func:`detect_clipping` found on a whole file, applied to one block.
+
+    Shape:
+        ``(time,)`` -> :class:`ClipDetection`.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    none = np.zeros(x.shape, dtype=bool)
+    pos = x >= high - rel_tol * abs(high) if high is not None else none
+    neg = x <= low + rel_tol * abs(low) if low is not None else none
+    return ClipDetection(high if pos.any() else None, low if neg.any() else None, pos, neg)
+
+
 def detect_clipping(x: np.ndarray, rel_tol: float = 1e-4, min_runs: int = 3, min_run: int = 2) -> ClipDetection:
     """Find the hard-clipped samples of one channel from its extreme levels and runs of equal samples.
 
@@ -284,6 +298,8 @@ class Declip(Enhancer):
     max_iter: int = field(default=1000, metadata=_doc("iterations per frame at most"))
     rel_tol: float = field(default=1e-4, metadata=_doc("samples within this fraction of the extreme level count"))
     min_runs: int = field(default=3, metadata=_doc("runs of equal samples at a level needed to call it clipping"))
+    levels: list | None = field(default=None, metadata=_doc(
+        "known clipping levels per channel [[high, low], ...] (null: detect them in each block)"))
 
     def __post_init__(self) -> None:
         if self.win_ms <= 0 or self.redundancy < 1 or (self.s or 1) < 1 or self.r < 1 or self.max_iter < 1:
@@ -291,8 +307,18 @@ class Declip(Enhancer):
         if self.epsilon <= 0:
             raise ValueError(f"epsilon must be positive, got {self.epsilon}")
 
-    def enhance_channel(self, x: np.ndarray, sample_rate: int, noise: np.ndarray | None) -> np.ndarray:
-        det = detect_clipping(x, self.rel_tol, self.min_runs)
+    def enhance(self, audio: np.ndarray, sample_rate: int, noise: np.ndarray | None) -> np.ndarray:
+        if self.levels is not None and len(self.levels) != audio.shape[0]:
+            raise ValueError(f"got clipping levels for {len(self.levels)} channel(s), audio has {audio.shape[0]}")
+        out = np.empty(audio.shape, dtype=np.float64)
+        for c in range(audio.shape[0]):
+            x = audio[c].astype(np.float64)
+            det = (detect_clipping(x, self.rel_tol, self.min_runs) if self.levels is None
+                   else clipping_at(x, *self.levels[c], rel_tol=self.rel_tol))
+            out[c] = self._declip(x, det, sample_rate)
+        return out
+
+    def _declip(self, x: np.ndarray, det: ClipDetection, sample_rate: int) -> np.ndarray:
         if not det.clipped:
             log.debug("declip: no clipping detected")
             return x
