@@ -9,10 +9,12 @@ from .enhancer import Enhancer, get_method, list_methods, register
 from .errors import AudioInputError, AudioRestoreError, ParameterError
 from .io import read as read_audio
 from .io import write as write_audio
+from .restoration import analyse, restore, restore_file
 
 __all__ = ["__version__", "denoise", "denoise_file", "process_file", "Enhancer", "get_method",
            "list_methods", "register", "read_audio", "write_audio", "AudioRestoreError",
-           "AudioInputError", "ParameterError", "example_path", "upsample", "upsample_file"]
+           "AudioInputError", "ParameterError", "example_path", "upsample", "upsample_file", "analyse", "restore",
+           "restore_file"]
 
 
 def example_path(name: str = "noisy") -> str:

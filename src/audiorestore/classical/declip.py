@@ -163,15 +163,16 @@ def aspade_frames(y: np.ndarray, low: np.ndarray, high: np.ndarray, *, redundanc
     ``y`` holds the (windowed) observed frames; the consistent set is ``low <= x <= high`` sample by
     sample (``low == high == y`` on reliable samples, ``high = +inf`` on samples clipped at the top,
     ``low = -inf`` at the bottom). The analysis operator is the DFT of the frame zero-padded to
-    ``redundancy * w`` samples with orthonormal scaling (so ``A^H A = I``); coefficients are kept as
-    the half spectrum and the thresholding counts a conjugate pair once, as the SPADE toolbox does.
+    ``redundancy * w`` samples (rounded up to a fast FFT length) with orthonormal scaling (so
+    ``A^H A = I``); coefficients are kept as the half spectrum and the thresholding counts a conjugate
+    pair once, as the SPADE toolbox does. Frames that converge leave the batch.
 
     Shape:
         ``(frames, w)`` each -> (estimate ``(frames, w)``, iterations used per frame ``(frames,)``).
     """
     f, w = np.shape(y)
-    m = redundancy * w
-    weight = np.full(m // 2 + 1, 2.0)
+    m = sfft.next_fast_len(redundancy * w, real=True)  # a tight frame for any m >= w; fast FFT sizes
+    weight = np.full(m // 2 + 1, 2.0, dtype=np.float32)
     weight[0] = 1.0
     if m % 2 == 0:
         weight[-1] = 1.0  # the Parseval norm of a half spectrum: pairs count twice, DC and Nyquist once
@@ -183,30 +184,34 @@ def aspade_frames(y: np.ndarray, low: np.ndarray, high: np.ndarray, *, redundanc
         return sfft.irfft(c, n=m, axis=-1, norm="ortho")[:, :w]
 
     # single precision: the iterations stop at epsilon = 0.1 on a peak-1 scale, far above its rounding
-    y, low, high = y.astype(np.float32), low.astype(np.float32), high.astype(np.float32)
-    x = np.clip(y, low, high)
-    u = np.zeros((f, m // 2 + 1), dtype=np.complex64)
+    lo, hi = np.asarray(low, np.float32), np.asarray(high, np.float32)
+    out = np.clip(np.asarray(y, np.float32), lo, hi)
     iters = np.zeros(f, dtype=int)
-    active = np.arange(f)
+    # the working set: frames still iterating (compacted whenever some converge)
+    rows = np.arange(f)
+    x, lo_a, hi_a = out.copy(), lo, hi
+    ax = analysis(x)
+    u = np.zeros_like(ax)
     k = s
     for i in range(1, max_iter + 1):
-        xa, ua = x[active], u[active]
-        ax = analysis(xa)
-        z = _hard_threshold(ax + ua, k)
-        xa = np.clip(synthesis(z - ua), low[active], high[active])
-        ax = analysis(xa)
+        z = _hard_threshold(ax + u, k)
+        x = np.clip(synthesis(z - u), lo_a, hi_a)
+        ax = analysis(x)   # reused by the next iteration's thresholding
         resid = ax - z
-        err = np.sqrt(np.sum(weight * np.abs(resid) ** 2, axis=-1))
-        x[active] = xa
-        u[active] = ua + resid
-        iters[active] = i
+        u += resid
+        err = np.sqrt(np.sum(weight * (resid.real ** 2 + resid.imag ** 2), axis=-1))
         done = err <= epsilon
-        active = active[~done]
-        if active.size == 0:
-            break
+        if done.any() or i == max_iter:
+            fin = done if i < max_iter else np.ones_like(done)
+            out[rows[fin]] = x[fin]
+            iters[rows[fin]] = i
+            keep = ~fin
+            if not keep.any():
+                break
+            rows, x, ax, u, lo_a, hi_a = rows[keep], x[keep], ax[keep], u[keep], lo_a[keep], hi_a[keep]
         if i % r == 0:
             k += s
-    return x.astype(np.float64), iters
+    return out.astype(np.float64), iters
 
 
 def aspade_declip(y: np.ndarray, detection: ClipDetection, sample_rate: int, *, win_ms: float = 64.0,
