@@ -121,7 +121,7 @@ def estimate_snr(audio: np.ndarray, sample_rate: int) -> float:
 
     The noise PSD comes from Martin's minimum-statistics tracker (Martin 2001;
     :func:`~audiorestore.classical.noise_estimation.minimum_statistics`) on the signal at up to
-    16 kHz; the signal power is the total minus the noise. Stationary hum counts as noise, so
+    16 kHz (its median over frames); the signal power is the mean total minus the noise. Stationary hum counts as noise, so
     :func:`analyse` measures it after the hum is notched out.
 
     Shape:
@@ -137,7 +137,9 @@ def estimate_snr(audio: np.ndarray, sample_rate: int) -> float:
     n_fft, hop = 512 * rate // 16000 or 64, 256 * rate // 16000 or 32
     power = np.abs(stft(x, n_fft, hop)) ** 2
     noise = minimum_statistics(power, hop / rate)
-    total, noise_power = float(power.sum()), float(noise.sum())
+    # the median over frames: the tracker starts from the first frames' power (speech or not) and
+    # needs about one window to find the floor, a transient the mean would carry
+    total, noise_power = float(power.sum(axis=0).mean()), float(np.median(noise.sum(axis=0)))
     if total <= 0:
         return math.inf
     if noise_power <= 0:
@@ -163,8 +165,8 @@ def detect_hum(audio: np.ndarray, sample_rate: int, *, mains_hz: Sequence[float]
     searched within 0.5 % of each harmonic; a harmonic is present when its peak stands
     ``prominence_db`` above the median of the spectrum within 15 Hz around it (a line; speech
     harmonics glide with the pitch and smear over a recording). Hum needs at least two of the first
-    ``max_harmonics`` harmonics present, the fundamental or the second among them (speech harmonics
-    alone are not hum); of 50 and 60 Hz the one with more wins. Its level is the
+    ``max_harmonics`` harmonics present, the fundamental or the second among them by 4 dB more
+    (speech harmonics alone are not hum); of 50 and 60 Hz the one with more wins. Its level is the
     power of its lines against the whole signal's.
 
     Shape:
@@ -193,7 +195,7 @@ def detect_hum(audio: np.ndarray, sample_rate: int, *, mains_hz: Sequence[float]
         return None
     best: tuple[int, float, float, list[int]] | None = None
     for f0 in mains_hz:
-        found, line_power, freqs = [], 0.0, []
+        found, line_power, freqs, strong = [], 0.0, [], False
         for k in range(1, max_harmonics + 1):
             fk = k * f0
             if fk + 15 >= rate / 2:
@@ -202,13 +204,16 @@ def detect_hum(audio: np.ndarray, sample_rate: int, *, mains_hz: Sequence[float]
             peak = lo + int(np.argmax(spec[lo:hi]))
             ctx = spec[max(0, int((fk - 15) / df)):int((fk + 15) / df) + 1]
             floor = float(np.median(ctx))
-            if floor <= 0 or 10 * np.log10(spec[peak] / floor) >= prominence_db:
+            prominence = math.inf if floor <= 0 else 10 * np.log10(spec[peak] / floor)
+            if prominence >= prominence_db:
                 found.append(k)
+                strong = strong or (k <= 2 and prominence >= prominence_db + 4)
                 line = spec[max(0, peak - 2):peak + 3]
                 line_power += float(np.sum(np.maximum(line - floor, 0)))
                 freqs.append(peak * df / k)
-        # the rectifier buzz of mains hum is at f0 and 2 f0 and their multiples: one of the first two
-        if len(found) >= 2 and found[0] <= 2 and (best is None or len(found) > len(best[3])):
+        # the buzz of mains hum is strongest at f0 or 2 f0 (rectifiers): one of them must stand out
+        # clearly (a periodogram bin of noise exceeds its median by 12 dB once in ~50000)
+        if len(found) >= 2 and strong and (best is None or len(found) > len(best[3])):
             best = (len(found), float(np.median(freqs)), line_power, found)
     if best is None:
         return None
@@ -320,7 +325,7 @@ def working_rate(bandwidth_hz: float, rates: Sequence[int], tolerance: float = 0
 
 def plan_stages(analysis: Analysis, target_rate: int | None = DEFAULT_RATE, *, denoise_method: str | None = None,
                 upsample_method: str | None = None, stages: Sequence[str] | None = None,
-                snr_threshold_db: float = 30.0, dc_threshold: float = 1e-3,
+                snr_threshold_db: float = 20.0, dc_threshold: float = 1e-3,
                 full_band: float = 0.9) -> list[Stage]:
     """The stages a recording needs, in the order they run, given its :class:`Analysis`.
 
