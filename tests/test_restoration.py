@@ -48,6 +48,8 @@ def test_bandwidth_is_measured_from_the_spectrum_not_the_rate():
     noise = np.random.default_rng(0).standard_normal(48000) * np.repeat([1.0, 0.05], 24000)  # comes and goes
     assert effective_bandwidth(noise, 48000) == 24000.0  # fills its band
     assert effective_bandwidth(lowpass(noise, 48000, 11000.0), 48000) == pytest.approx(11000, abs=600)
+    hissy = mix_at_snr(narrowband_44k(), np.random.default_rng(4).standard_normal(66150), 35.0)[0]
+    assert effective_bandwidth(hissy, 44100) == pytest.approx(4000, abs=300)  # hiss 35 dB down: still narrow
     assert working_rate(4000.0, [8000, 16000]) == 8000 and working_rate(7500.0, [8000, 16000]) == 16000
 
 

@@ -69,8 +69,8 @@ def effective_bandwidth(audio: np.ndarray, sample_rate: int, *, band_hz: float =
     The long-term spectrum of the *signal* is estimated in bands of ``band_hz``: per frame, the noise
     PSD tracked by minimum statistics (Martin 2001), times ``oversubtract``, is subtracted from the
     power (power spectral subtraction, Berouti et al. 1979) and what is left is averaged over time,
-    so that a stationary floor (hiss added after a narrow-band channel, a resampler's residue) leaves
-    next to nothing. A band edge is a *cliff*: every band above it, past a ``transition_hz`` filter
+    so that a stationary floor (a resampler's residue; white hiss added after a narrow-band channel
+    30 dB or more below the speech: louder broadband hiss reads as full band) leaves next to nothing. A band edge is a *cliff*: every band above it, past a ``transition_hz`` filter
     transition, lies ``cliff_db`` or more below the loudest band in the ``window_hz`` under it. The
     lowest such edge is the bandwidth; speech and music roll off gradually and show none, so their
     bandwidth is the Nyquist frequency. Frames overlapping samples flagged in ``exclude`` (e.g.
@@ -512,9 +512,9 @@ def restore(audio: np.ndarray, sample_rate: int, target_rate: int | None = DEFAU
     a = np.asarray(audio)
     analysis = analyse(a, sample_rate)
     target = int(target_rate or sample_rate)
-    plan = plan_stages(analysis, target, stages=stages, **plan_params,
-                       denoise_method=denoise_method if isinstance(denoise_method, str) else None,
-                       upsample_method=upsample_method if isinstance(upsample_method, str) else None)
+    plan = plan_stages(analysis, target, stages=stages, **plan_params,  # instances are named in the report
+                       denoise_method=getattr(denoise_method, "name", denoise_method) or None,
+                       upsample_method=getattr(upsample_method, "name", upsample_method) or None)
     report = RestoreReport(analysis, plan, target, dry_run=dry_run)
     if dry_run:
         report.seconds = time.perf_counter() - t0

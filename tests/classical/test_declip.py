@@ -55,7 +55,7 @@ def test_aspade_restores_clipped_sinusoids(relative):
     assert np.array_equal(z[~m], y[~m])  # reliable samples bit for bit
     assert np.all(z[det.positive] >= det.high) and np.all(z[det.negative] <= det.low)  # consistent
     before, after = snr_db(x[m], y[m]), snr_db(x[m], z[m])
-    assert after > before + 15.0, (before, after)
+    assert after > before + 15.0, (before, after)  # measured: 6.5 -> 23.8 dB (0.3), 14.0 -> 31.8 dB (0.6)
     assert snr_db(x, z) > snr_db(x, y) + 15.0
 
 
@@ -68,7 +68,7 @@ def test_aspade_on_clipped_real_speech():
     m = det.mask
     assert 0.01 < det.fraction < 0.2
     assert np.array_equal(out[~m], y[~m])
-    assert snr_db(s[m], out[m]) > snr_db(s[m], y[m]) + 8.0  # measured: 7.2 -> 19.6 dB
+    assert snr_db(s[m], out[m]) > snr_db(s[m], y[m]) + 8.0  # measured: 7.8 -> 18.3 dB
 
 
 def test_frames_solver_is_consistent_and_stops_at_epsilon():
