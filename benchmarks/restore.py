@@ -135,8 +135,8 @@ def run_file(path: Path, noise_files: list[Path], seed: int) -> list[dict]:
     rows, scored = [], {}
     for name in SYSTEMS:
         out, seconds = outputs[name]
-        if id(out) not in scored:  # "declip" is "declip alone": scored once
-            scored[id(out)] = score(clean, np.asarray(out, np.float64))
+        if id(out) not in scored:  # "declip" is "declip alone": scored once; as a PCM file would hold it
+            scored[id(out)] = score(clean, np.clip(np.asarray(out, np.float64), -1.0, 1.0))
         rows.append({"file": str(path.name), "system": name, "seconds": round(seconds, 3),
                      "stages": [s.name for s in report.stages], **scored[id(out)]})
     rows.append({"file": str(path.name), "system": "clean", "seconds": 0.0, "stages": [],

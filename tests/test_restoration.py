@@ -153,3 +153,12 @@ def test_cli_restores_a_batch_reports_and_fails_one_bad_file(tmp_path):
     assert r.returncode == 0 and "skipped" in r.stderr and (out / "narrow.wav").stat().st_mtime_ns == before
     r = cli("restore", str(src / "narrow.wav"), "-o", str(tmp_path / "dry.wav"), "--dry-run")
     assert r.returncode == 0 and "plan: bandwidth (auto)" in r.stdout and not (tmp_path / "dry.wav").exists()
+
+
+def test_declipping_at_full_scale_makes_room_for_the_restored_peaks():
+    x = speech16k()[:16000]
+    x = x / np.max(np.abs(x)) * 1.6  # clipped by a converter at full scale
+    y = np.clip(x, -1.0, 1.0)
+    out, report = ar.restore(y, 16000, target_rate=16000, stages=["declip"])
+    assert report.stages[0].params["gain"] == pytest.approx(0.5) and "lowered by 6.0 dB" in report.text()
+    assert np.max(np.abs(out)) <= 1.0 and np.max(np.abs(out)) > 0.5  # peaks above the old level, in range

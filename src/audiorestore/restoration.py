@@ -325,12 +325,14 @@ def working_rate(bandwidth_hz: float, rates: Sequence[int], tolerance: float = 0
 
 def plan_stages(analysis: Analysis, target_rate: int | None = DEFAULT_RATE, *, denoise_method: str | None = None,
                 upsample_method: str | None = None, stages: Sequence[str] | None = None,
-                snr_threshold_db: float = 20.0, dc_threshold: float = 1e-3,
+                snr_threshold_db: float = 20.0, dc_threshold: float = 1e-3, headroom: float = 0.5,
                 full_band: float = 0.9) -> list[Stage]:
     """The stages a recording needs, in the order they run, given its :class:`Analysis`.
 
     ``stages`` limits the plan to those named (the others are skipped even when needed).
     Denoising runs below ``snr_threshold_db``; DC removal above ``dc_threshold`` (absolute, -60 dBFS).
+    De-clipping a recording clipped above ``headroom`` (-6 dBFS) lowers the output by one constant gain
+    that brings the clipping level to ``headroom``, so restored peaks up to twice it fit in full scale.
     Bandwidth extension runs when the measured band is below ``full_band`` of the target's Nyquist
     frequency and a shipped speech model starts at a rate that holds it (:func:`working_rate`); the
     audio is then resampled to that rate and extended to the target. Otherwise the audio is only
@@ -350,8 +352,14 @@ def plan_stages(analysis: Analysis, target_rate: int | None = DEFAULT_RATE, *, d
             plan.append(Stage("bandwidth", "silence", f"digital silence: silence at {target} Hz"))
         return plan
     if "declip" in allowed and analysis.clipped_fraction > 0:
-        plan.append(Stage("declip", "declip", f"{100 * analysis.clipped_fraction:.2f}% of samples clipped",
-                          {"levels": analysis.clip_levels}))
+        # restored peaks rise above the clipping level (to about twice it for heavy clipping): when the
+        # level is near full scale, one constant gain (the same for every block) makes room for them
+        top = max(abs(v) for lv in analysis.clip_levels for v in lv if v is not None)
+        gain = min(1.0, headroom / top)
+        why = f"{100 * analysis.clipped_fraction:.2f}% of samples clipped"
+        if gain < 1.0:
+            why += f"; output lowered by {-20 * math.log10(gain):.1f} dB to make room for the restored peaks"
+        plan.append(Stage("declip", "declip", why, {"levels": analysis.clip_levels, "gain": gain}))
     if "dc" in allowed and abs(analysis.dc_offset) > dc_threshold:
         plan.append(Stage("dc", "dc", f"DC offset {analysis.dc_offset:+.4f}", {"offset": analysis.dc_offset}))
     if "hum" in allowed and analysis.hum_hz is not None:
@@ -418,7 +426,7 @@ class RestoreChain(Upsampler):
         for st in self.plan:
             t = time.perf_counter()
             if st.name == "declip":  # at the levels measured on the whole file, not per block
-                y = Declip(levels=st.params.get("levels"))(y, rate)
+                y = Declip(levels=st.params.get("levels"))(y, rate) * np.float32(st.params.get("gain", 1.0))
             elif st.name == "dc":
                 y = y - np.float32(st.params["offset"])
             elif st.name == "hum":
