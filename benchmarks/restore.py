@@ -7,7 +7,7 @@ never trained or tuned on), ``--files`` of them spread evenly over both actors. 
 its own seeded generator, as an old narrow-band recording that went through a noisy channel and a
 clipping converter with a ground loop:
 
-1. a recorded test noise (recipes/splits.toml ``[test] noise``, random excerpt) mixed at 10 dB SNR;
+1. a recorded test noise (recipes/splits.toml ``[test] noise``, a random audible excerpt) at 10 dB SNR;
 2. the mixture band-limited at 4 kHz (order-8 Chebyshev I low-pass, zero phase) but kept at 48 kHz:
    the header says 48 kHz, the band stops at 4 kHz;
 3. 50 Hz mains hum, 5 harmonics (1/k amplitudes, random phases), 20 dB below the signal;
@@ -43,10 +43,10 @@ from audiorestore.data.datasets import matches  # noqa: E402
 from audiorestore.dsp.resample import resample  # noqa: E402
 from audiorestore.metrics import compute_all, mean_ci  # noqa: E402
 from audiorestore.restoration import RestoreChain, analyse, plan_stages  # noqa: E402
-from audiorestore.simulate.clipping import clip  # noqa: E402
-from audiorestore.simulate.hum import hum  # noqa: E402
+from audiorestore.simulate.clipping import Clip  # noqa: E402
+from audiorestore.simulate.hum import Hum  # noqa: E402
 from audiorestore.simulate.lowpass import lowpass  # noqa: E402
-from audiorestore.simulate.noise import fit_noise, mix_at_snr  # noqa: E402
+from audiorestore.simulate.noise import AddNoise  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SR = 48000
@@ -71,13 +71,17 @@ def test_files(data: Path, count: int) -> tuple[list[Path], list[Path]]:
 
 
 def degrade(clean: np.ndarray, noise_files: list[Path], rng: np.random.Generator) -> np.ndarray:
-    """The four degradations of the module docstring, in the order a recording chain applies them."""
+    """The four degradations of the module docstring, in the order a recording chain applies them
+    (the simulator's stages: parameters drawn from ``rng``, then applied)."""
     d = DEGRADATION
-    nz, _ = io.read(noise_files[int(rng.integers(len(noise_files)))], sample_rate=SR, mono=True, allow_silence=True)
-    x = mix_at_snr(clean, fit_noise(nz[0].astype(np.float64), clean.size, rng), d["noise_snr_db"])[0]
-    x = lowpass(x, SR, d["lowpass_hz"], kind="cheby1", order=8)
-    x = mix_at_snr(x, hum(clean.size, SR, d["hum_hz"], d["hum_harmonics"], 0.0, rng), d["hum_snr_db"])[0]
-    return clip(x, d["clip_relative"] * float(np.max(np.abs(x))))
+    stages = [AddNoise(files=tuple(str(f) for f in noise_files), snr_db=d["noise_snr_db"]),
+              Hum(freq_hz=(d["hum_hz"],), harmonics=d["hum_harmonics"], snr_db=d["hum_snr_db"]),
+              Clip(threshold=d["clip_relative"])]
+    x = stages[0].apply(clean, SR, stages[0].sample(rng, clean.size, SR))
+    x = lowpass(x, SR, d["lowpass_hz"], kind="cheby1", order=8)  # the narrow channel the mixture went through
+    for stage in stages[1:]:
+        x = stage.apply(x, SR, stage.sample(rng, clean.size, SR))
+    return x
 
 
 def dnsmos_scores(audio: np.ndarray) -> dict[str, float]:
@@ -92,7 +96,8 @@ def dnsmos_scores(audio: np.ndarray) -> dict[str, float]:
         from speechmos import dnsmos
     except ImportError:
         return {}
-    s = dnsmos.run(resample(audio.astype(np.float32), SR, 16000), sr=16000)
+    # speechmos refuses samples beyond +-1, which resampling a full-scale file can overshoot by a little
+    s = dnsmos.run(np.clip(resample(audio.astype(np.float32), SR, 16000), -1.0, 1.0), sr=16000)
     return {"dnsmos_sig": float(s["sig_mos"]), "dnsmos_bak": float(s["bak_mos"]), "dnsmos_ovrl": float(s["ovrl_mos"])}
 
 
