@@ -365,7 +365,7 @@ def plan_stages(analysis: Analysis, target_rate: int | None = DEFAULT_RATE, *, d
     if "hum" in allowed and analysis.hum_hz is not None:
         plan.append(Stage("hum", "notch", f"{analysis.hum_hz:g} Hz hum, harmonics "
                           f"{','.join(map(str, analysis.hum_harmonics))}, {analysis.hum_snr_db:.1f} dB below the signal",
-                          {"freq_hz": analysis.hum_hz, "harmonics": max(analysis.hum_harmonics)}))
+                          {"freq_hz": analysis.hum_hz, "harmonics": max(analysis.hum_harmonics), "bandwidth_hz": 2.0}))
     if "denoise" in allowed and analysis.snr_db < snr_threshold_db:
         from .api import default_denoise_method
 
@@ -430,7 +430,8 @@ class RestoreChain(Upsampler):
             elif st.name == "dc":
                 y = y - np.float32(st.params["offset"])
             elif st.name == "hum":
-                y = HumNotch(freq_hz=st.params["freq_hz"], harmonics=st.params["harmonics"])(y, rate)
+                y = HumNotch(freq_hz=st.params["freq_hz"], harmonics=st.params["harmonics"],
+                             bandwidth_hz=st.params.get("bandwidth_hz", 2.0))(y, rate)
             elif st.name == "denoise":
                 work = next((s.params["working_rate"] for s in self.plan
                              if s.name == "bandwidth" and s.method != "sinc"), rate)
