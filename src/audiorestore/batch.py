@@ -44,6 +44,8 @@ class FileResult:
     audio_s: float = 0.0
     detail: str = ""
     error: str | None = None
+    #: a method's own record of the file (restore: ``{"report": RestoreReport.as_dict(), "text": its summary}``)
+    record: dict[str, Any] | None = None
 
 
 def _audio_s(path: Path) -> float:
@@ -66,6 +68,19 @@ def _upsample_one(upsampler: Upsampler, item: tuple[str, str], *, target_rate: i
     if hasattr(upsampler, "describe"):  # auto: which shipped models served this file's rate
         detail += f", {upsampler.describe(io.info(src).sample_rate, target_rate)}"
     return {"audio_s": _audio_s(src), "detail": detail}
+
+
+def _restore_one(_state: None, item: tuple[str, str], *, target_rate: int | None, overwrite: bool,
+                 **options: Any) -> dict[str, Any]:
+    from .restoration import restore_file
+
+    src, dst = Path(item[0]), Path(item[1])
+    report = restore_file(src, dst, target_rate, overwrite=True, **options) if not (dst.exists() and not overwrite) \
+        else None
+    if report is None:  # written by an attempt whose worker then died
+        return {"audio_s": _audio_s(src), "detail": "", "record": None}
+    return {"audio_s": _audio_s(src), "detail": ", ".join(s.name for s in report.stages) or "nothing to do",
+            "record": {"report": report.as_dict(), "text": report.text()}}
 
 
 def _remove_partial(dst: Path) -> None:
@@ -100,7 +115,8 @@ def run_files(job: Job, pairs: Sequence[PathPair], *, overwrite: bool = False, e
         if o.attempts > 1:  # a worker died under this file: drop what it was writing
             _remove_partial(dst)
         if o.ok:
-            r = FileResult(src, dst, "done", o.seconds, float(o.value["audio_s"]), o.value["detail"])
+            r = FileResult(src, dst, "done", o.seconds, float(o.value["audio_s"]), o.value["detail"],
+                           record=o.value.get("record"))
         else:
             r = FileResult(src, dst, "failed", o.seconds, error=o.error if o.named else f"{src}: {o.error}")
         results[k] = r
@@ -150,4 +166,19 @@ def upsample_files(pairs: Sequence[PathPair], target_rate: int, method: str | No
     return run_files(job, pairs, overwrite=overwrite, engine=engine, jobs=jobs, address=address, on_file=on_file)
 
 
-__all__ = ["FileResult", "run_files", "denoise_files", "upsample_files"]
+def restore_files(pairs: Sequence[PathPair], target_rate: int | None = None, *, overwrite: bool = False,
+                  engine: str = "local", jobs: int | None = None, address: str | None = None,
+                  on_file: Callable[[FileResult], None] | None = None, **options: Any) -> list[FileResult]:
+    """Restore every ``(input, output)`` pair (:func:`audiorestore.restoration.restore_file`: analyse,
+    then the stages the file needs) at ``target_rate`` (None: each input's rate). ``options``:
+    ``denoise_method``, ``upsample_method``, ``stages``. Each :class:`FileResult`'s ``record`` holds the
+    file's report (``"report"``: ``RestoreReport.as_dict()``; ``"text"``: the printed summary).
+
+    Example:
+        >>> restore_files([("old.wav", "fixed.wav")], 48000, jobs=1)[0].record["report"]["stages"]  # doctest: +SKIP
+    """
+    job = Job(fn=partial(_restore_one, target_rate=target_rate, overwrite=overwrite, **options))
+    return run_files(job, pairs, overwrite=overwrite, engine=engine, jobs=jobs, address=address, on_file=on_file)
+
+
+__all__ = ["FileResult", "run_files", "denoise_files", "upsample_files", "restore_files"]

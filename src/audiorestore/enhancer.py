@@ -63,6 +63,9 @@ class Enhancer:
         if sample_rate <= 0:
             raise ParameterError(f"sample_rate must be positive, got {sample_rate}")
         lead, n = audio.shape[:-1], audio.shape[-1]
+        if not np.any(audio):  # digital silence: restoring it gives silence (no method divides by zero)
+            log.debug("%s: the input is digital silence; the output is silence", self.name)
+            return np.zeros(audio.shape, dtype=audio.dtype if audio.dtype.kind == "f" else np.float32)
         x = audio.reshape(-1, n)
         ref = None
         if noise is not None:
@@ -145,6 +148,9 @@ class Upsampler:
             raise ParameterError(f"sample rates must be positive, got {sample_rate} -> {target_rate}")
         lead, n = audio.shape[:-1], audio.shape[-1]
         n_out = int(round(n * target_rate / sample_rate))
+        if not np.any(audio):  # digital silence: silence at the new rate
+            log.debug("%s: the input is digital silence; the output is silence", self.name)
+            return np.zeros((*lead, n_out), dtype=audio.dtype if audio.dtype.kind == "f" else np.float32)
         y = self.upsample(audio.reshape(-1, n), sample_rate, target_rate)
         y = _fit_length(np.asarray(y), n_out)
         return y.reshape(*lead, n_out).astype(audio.dtype if audio.dtype.kind == "f" else np.float32, copy=False)

@@ -12,12 +12,12 @@ from .. import __version__
 from ..errors import AudioRestoreError
 
 #: subcommand name -> module in this package exposing ``add_parser(subparsers)`` and ``run(args) -> int``
-SUBCOMMANDS = ["denoise", "upsample", "methods", "models", "degrade", "evaluate", "train", "bench", "data", "live",
-               "listen"]
+SUBCOMMANDS = ["denoise", "upsample", "restore", "methods", "models", "degrade", "evaluate", "train", "bench", "data",
+               "live", "listen"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="audiorestore", description="Restore degraded audio: denoise and upsample.")
+    parser = argparse.ArgumentParser(prog="audiorestore", description="Restore degraded audio: denoise, upsample, or analyse and restore in one go.")
     parser.add_argument("--version", action="version", version=f"audiorestore {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -11,7 +11,7 @@ from ..stream import streaming_support
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("methods", help="list restoration methods and their parameters")
     p.add_argument("name", nargs="?", help="show one method in detail")
-    p.add_argument("--task", choices=["denoise", "upsample"], help="only methods of this task")
+    p.add_argument("--task", choices=["denoise", "upsample", "declip"], help="only methods of this task")
     return p
 
 
