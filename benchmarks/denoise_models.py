@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 METRICS = ["pesq_wb", "stoi", "si_sdr"]
 TRAINED = ("dae", "rdae", "ddae_mel", "fcn", "segan", "wavenet", "dfl", "crm", "nmmse")
 FAMILIES = (*TRAINED, "dnp")
-#: CPU minutes (one thread) per family, as in the README table (the budget is checked every 100 steps).
+#: CPU minutes (one thread) per family, as in the table of docs/benchmarks.md (the budget is checked every 100 steps).
 MINUTES = {"dae": 3.0, "rdae": 1.0, "ddae_mel": 1.0, "crm": 1.0, "nmmse": 2.0, "fcn": 5.0, "segan": 75.0,
            "wavenet": 16.0, "dfl": 4.0}
 LOSSNET_STEPS = 400

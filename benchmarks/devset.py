@@ -92,7 +92,7 @@ def main() -> None:
                                              "'audiorestore bench --dataset mix=OUT/test_mix'.")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data", help="data root")
     ap.add_argument("--out", type=Path, default=REPO / "bench_out" / "devset", help="output folder")
-    ap.add_argument("--per-group", type=int, default=4, help="files per speaker group (4: the README's 80 files)")
+    ap.add_argument("--per-group", type=int, default=4, help="files per speaker group (4: the 80 files of docs/benchmarks.md)")
     args = ap.parse_args()
     for split in ("test", "valid"):
         items = mixtures(args.data, args.out, split, per_group=args.per_group)

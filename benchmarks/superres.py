@@ -3,7 +3,7 @@ default (``auto``) at ratios no model was trained for (8 -> 48 kHz, 16 -> 44.1 k
 
     python benchmarks/superres.py --data ../shared/data --out bench_out/superres
     python benchmarks/superres.py --data ../shared/data --out bench_out/superres --checkpoints experiments \\
-        [--piano-dir PIANO_DIR] [--max-files 40]
+        [--piano-dir PIANO_DIR] [--max-files 40] [--rolloff-guard on off]
 
 Test sets (held out from every recipe; recipes/splits.toml, fixed before any training):
   8to16   the 16 kHz test speakers: Lombard GRID s39, s40 and EmoDB speakers 03, 16;
@@ -105,10 +105,13 @@ class Method:
     params: int = 0
     digest: str = ""
     keep_input_band: float = 0.0
+    rolloff_guard: bool = True
+    settings: tuple = ()   # a shipped model's own roll-off guard settings (models.json params), as items
 
     @property
     def label(self) -> str:
-        return self.title + (f" keep {self.keep_input_band:g}" if self.keep_input_band else "")
+        return (self.title + (f" keep {self.keep_input_band:g}" if self.keep_input_band else "")
+                + ("" if self.rolloff_guard else " no guard"))
 
     @property
     def neural(self) -> bool:
@@ -116,14 +119,19 @@ class Method:
 
     def build(self):
         if not self.checkpoint:
-            return get_method(self.name)
+            return get_method(self.name, **({} if self.rolloff_guard else {"rolloff_guard": False}))
         from audiorestore.superres import upsampler_from_checkpoint
 
-        return upsampler_from_checkpoint(self.checkpoint, keep_input_band=self.keep_input_band)
+        return upsampler_from_checkpoint(self.checkpoint, **dict(self.settings), keep_input_band=self.keep_input_band,
+                                         rolloff_guard=self.rolloff_guard)
 
     def with_keep(self, keep: float) -> Method:
         """The same checkpoint run with ``keep_input_band = keep`` (its own label and cache)."""
         return dataclasses.replace(self, keep_input_band=keep) if keep else self
+
+    def with_guard(self, guard: bool) -> Method:
+        """The same method with the roll-off guard on or off (a neural method's own label and cache)."""
+        return self if guard or not self.neural else dataclasses.replace(self, rolloff_guard=False)
 
 
 def find_checkpoints(root: Path) -> dict[str, list[Method]]:
@@ -154,8 +162,11 @@ def find_checkpoints(root: Path) -> dict[str, list[Method]]:
         exp = p.parent.parent.name if p.parent.name == "checkpoints" else p.parent.name
         n = param_count(pkg)
         digest = hashlib.sha256(p.read_bytes()).hexdigest()[:10]
-        keep = float(shipped.get(p.resolve(), {}).get("keep_input_band", 0.0))  # a shipped model's own setting
-        found.setdefault(set_name, []).append(Method(f"{fam} ({exp})", fam, str(p), n, digest, keep))
+        own = shipped.get(p.resolve(), {})  # a shipped model's own settings
+        keep = float(own.get("keep_input_band", 0.0))
+        settings = tuple(sorted((k, v) for k, v in own.items() if k.startswith("rolloff_")))
+        found.setdefault(set_name, []).append(Method(f"{fam} ({exp})", fam, str(p), n, digest, keep,
+                                                     settings=settings))
     return found
 
 
@@ -193,6 +204,10 @@ def cache_path(out: Path, set_name: str, method: Method) -> Path:
     stem = f"{method.name}-{method.digest}" if method.digest else method.name
     if method.keep_input_band:
         stem += f"-keep{method.keep_input_band:g}"
+    if method.neural:  # caches written before the guard existed (no suffix) are not mistaken for either
+        stem += "-guard" if method.rolloff_guard else "-noguard"
+    if method.settings and method.rolloff_guard:
+        stem += "-" + hashlib.sha256(repr(method.settings).encode()).hexdigest()[:6]
     return out / set_name / f"{stem}.jsonl"
 
 
@@ -298,12 +313,17 @@ def main() -> int:
     ap.add_argument("--keep-input-band", nargs="*", type=float, default=[0.0], metavar="F",
                     help="also run every checkpoint with each of these keep_input_band values (0: as found: "
                          "the network's whole output, or a shipped model's own models.json setting)")
+    ap.add_argument("--rolloff-guard", nargs="*", default=["on"], choices=["on", "off"],
+                    help="run every neural method with the roll-off guard on (the default), off, or both")
     args = ap.parse_args()
+    guards = [g == "on" for g in args.rolloff_guard]
     neural = find_checkpoints(args.checkpoints) if args.checkpoints else {}
     neural = {s: list(dict.fromkeys(m.with_keep(k) for m in ms for k in args.keep_input_band))
               for s, ms in neural.items()}
     sets = {s: test_items(args.data, s, args.piano_dir, args.max_files) for s in args.sets}
-    methods = {s: [Method(b, b) for b in BASELINES] + [auto_method(s)] + neural.get(s, []) for s in sets}
+    methods = {s: [Method(b, b) for b in BASELINES]
+               + list(dict.fromkeys(m.with_guard(g) for m in [auto_method(s)] + neural.get(s, []) for g in guards))
+               for s in sets}
     args.out.mkdir(parents=True, exist_ok=True)
     for s, items in sets.items():
         run_set(s, items, methods[s], args.out)

@@ -40,7 +40,7 @@ def test_every_catalog_method_resolves_to_its_class(name: str) -> None:
     cls = method_class(name)
     assert cls.name == name
     assert catalog.defines(catalog.METHODS[name], cls)
-    assert issubclass(cls, (Enhancer, Upsampler)) and cls.task in ("denoise", "upsample")
+    assert issubclass(cls, (Enhancer, Upsampler)) and cls.task in ("denoise", "upsample", "declip")
 
 
 def test_everything_registered_is_in_the_catalog() -> None:

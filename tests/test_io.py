@@ -248,12 +248,27 @@ def test_bad_input_raises_a_one_line_audio_input_error(tmp_path, case, message):
     assert "\n" not in text
 
 
-@pytest.mark.parametrize("case", ["truncated_data", "silent", "nan", "one_sample"])
+@pytest.mark.parametrize("case", ["truncated_data", "nan", "one_sample"])
 def test_process_file_refuses_bad_input_and_writes_nothing(tmp_path, case):
     src = _make_bad(tmp_path, case)
     with pytest.raises(AudioInputError):
         api.process_file(get_method("smooth"), src, tmp_path / "out.wav")
     assert not (tmp_path / "out.wav").exists() and leftovers(tmp_path) == []
+
+
+def test_restoring_a_silent_file_writes_silence_of_the_same_shape(tmp_path, caplog):
+    src = tmp_path / "mute.flac"
+    sf.write(src, np.zeros((3000, 2)), SR, subtype="PCM_24")
+    with caplog.at_level("INFO", logger="audiorestore.api"):
+        out = api.process_file(get_method("wiener"), src, tmp_path / "out.flac")
+    y, sr = sf.read(out, always_2d=True)
+    assert sr == SR and y.shape == (3000, 2) and not np.any(y)
+    assert sf.info(str(out)).subtype == "PCM_24"  # the input's format, as for any other file
+    assert "digital silence" in caplog.text
+    up = api.upsample_file(src, tmp_path / "up.wav", 3 * SR, method="sinc")
+    y, sr = sf.read(up, always_2d=True)
+    assert sr == 3 * SR and y.shape == (9000, 2) and not np.any(y)
+    assert leftovers(tmp_path) == []
 
 
 def test_allow_silence_reads_an_all_zero_file(tmp_path):

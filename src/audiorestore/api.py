@@ -50,8 +50,12 @@ def denoise(audio: np.ndarray, sample_rate: int, method: str | Enhancer | None =
     return enhancer(audio, sample_rate, noise=noise)
 
 
-def _check_file(path: Path, block_frames: int) -> io.AudioInfo:
-    """Header check plus a streaming scan for NaN/inf and all-zero content (bounded memory)."""
+def _check_file(path: Path, block_frames: int) -> tuple[io.AudioInfo, bool]:
+    """Header check plus a streaming scan for NaN/inf and all-zero content (bounded memory).
+
+    Returns the header and whether the file is digital silence (every sample zero): silence is valid
+    input (a muted channel, a padding track) whose restoration is silence, not an error.
+    """
     info = io.info(path)
     any_signal = False
     clipped = 0
@@ -67,12 +71,23 @@ def _check_file(path: Path, block_frames: int) -> io.AudioInfo:
         raise AudioInputError(f"could not decode audio ({io._short(exc)})", path) from None
     if info.frames < io.MIN_SAMPLES:
         raise AudioInputError(f"too short: {info.frames} samples (at least {io.MIN_SAMPLES} needed)", path)
-    if not any_signal:
-        raise AudioInputError("is silent (all samples are zero); nothing to restore", path)
     if clipped > 1e-3 * info.frames * info.channels:
         log.warning("%s: %.2f%% of samples are at full scale (clipped input)", path,
                     100 * clipped / (info.frames * info.channels))
-    return info
+    return info, not any_signal
+
+
+def write_silence(output: Path, info: io.AudioInfo, sample_rate: int, frames: int, *, overwrite: bool,
+                  subtype: str | None, protect: tuple[str, ...]) -> Path:
+    """Write ``frames`` zero samples of ``info.channels`` channels at ``sample_rate`` atomically (in
+    blocks, so memory stays bounded): what restoring a silent input gives."""
+    log.info("%s is digital silence (every sample is zero): the output is silence", info.path)
+    block = 1 << 16
+    with io.AtomicWriter(output, sample_rate, info.channels, subtype=subtype or io.output_subtype(info, output),
+                         overwrite=overwrite, protect=protect) as writer:
+        for start in range(0, frames, block):
+            writer.write(np.zeros((info.channels, min(block, frames - start)), dtype=np.float32))
+    return output
 
 
 def process_file(enhancer: Enhancer, input: str | os.PathLike, output: str | os.PathLike, *,
@@ -87,7 +102,10 @@ def process_file(enhancer: Enhancer, input: str | os.PathLike, output: str | os.
     info = io.info(src)
     block = max(int(enhancer.block_s * info.sample_rate), io.MIN_SAMPLES * 4)
     overlap = min(int(enhancer.overlap_s * info.sample_rate), block // 4)
-    _check_file(src, block)
+    _, silent = _check_file(src, block)
+    if silent:
+        return write_silence(dst, info, info.sample_rate, info.frames, overwrite=overwrite, subtype=subtype,
+                             protect=(str(src),) + ((str(noise),) if noise else ()))
     noise_sample, ref_path = None, None
     if noise is not None:
         n_info = io.info(noise)
@@ -215,8 +233,11 @@ def upsample_file(input: str | os.PathLike, output: str | os.PathLike, target_ra
     overlap = min(_aligned(int(upsampler.overlap_s * sr), unit), _aligned(block // 4, unit))
     if overlap >= block:
         overlap = 0
-    _check_file(src, block)
+    _, silent = _check_file(src, block)
     out_frames = int(round(info.frames * target_rate / sr))
+    if silent:
+        return write_silence(dst, info, target_rate, out_frames, overwrite=overwrite, subtype=subtype,
+                             protect=(str(src),))
     out_overlap = overlap * target_rate // sr
     out_subtype = subtype or io.output_subtype(info, dst)
     written = 0

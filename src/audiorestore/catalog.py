@@ -34,6 +34,7 @@ from typing import Any
 METHODS: dict[str, str] = {
     # classical denoisers (numpy and scipy)
     "ale": "audiorestore.classical.adaptive:AdaptiveLineEnhancer",
+    "declip": "audiorestore.classical.declip:Declip",
     "anc": "audiorestore.classical.adaptive:AdaptiveNoiseCanceller",
     "block_threshold": "audiorestore.classical.block_thresholding:BlockThreshold",
     "filter": "audiorestore.classical.filtering:Filter",

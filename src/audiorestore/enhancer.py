@@ -67,6 +67,9 @@ class Enhancer:
         if sample_rate <= 0:
             raise ParameterError(f"sample_rate must be positive, got {sample_rate}")
         lead, n = audio.shape[:-1], audio.shape[-1]
+        if not np.any(audio):  # digital silence: restoring it gives silence (no method divides by zero)
+            log.debug("%s: the input is digital silence; the output is silence", self.name)
+            return np.zeros(audio.shape, dtype=audio.dtype if audio.dtype.kind == "f" else np.float32)
         x = audio.reshape(-1, n)
         ref = None
         if noise is not None:
@@ -149,6 +152,9 @@ class Upsampler:
             raise ParameterError(f"sample rates must be positive, got {sample_rate} -> {target_rate}")
         lead, n = audio.shape[:-1], audio.shape[-1]
         n_out = int(round(n * target_rate / sample_rate))
+        if not np.any(audio):  # digital silence: silence at the new rate
+            log.debug("%s: the input is digital silence; the output is silence", self.name)
+            return np.zeros((*lead, n_out), dtype=audio.dtype if audio.dtype.kind == "f" else np.float32)
         y = self.upsample(audio.reshape(-1, n), sample_rate, target_rate)
         y = _fit_length(np.asarray(y), n_out)
         return y.reshape(*lead, n_out).astype(audio.dtype if audio.dtype.kind == "f" else np.float32, copy=False)
@@ -267,6 +273,9 @@ class MethodInfo:
     summary: str
     citation: str
     params: tuple[tuple[str, str, str], ...]
+    #: denoisers: ``(streams, latency or the reason it cannot)`` at 16 kHz, from
+    #: :func:`audiorestore.stream.streaming_support`; None for other tasks
+    stream: tuple[bool, str] | None = None
 
     def line(self) -> str:
         """One line: name, summary, parameters with defaults."""
@@ -286,7 +295,12 @@ def method_info(cls: type) -> MethodInfo:
         else:
             default = "required"
         rows.append((f.name, default, field_doc(f)))
-    return MethodInfo(cls.name, cls.task, cls.summary, cls.citation, tuple(rows))
+    stream = None
+    if cls.task == "denoise":
+        from .stream import streaming_support
+
+        stream = streaming_support(cls.name)
+    return MethodInfo(cls.name, cls.task, cls.summary, cls.citation, tuple(rows), stream)
 
 
 def list_method_info(task: str | None = None) -> list[MethodInfo]:
@@ -299,7 +313,8 @@ def list_method_info(task: str | None = None) -> list[MethodInfo]:
     infos: dict[str, MethodInfo] = {}
     for name in catalog.METHODS:
         record = LISTING.get(name) if name not in _METHODS else None
-        infos[name] = (MethodInfo(**{**record, "params": tuple(tuple(r) for r in record["params"])})
+        infos[name] = (MethodInfo(**{**record, "params": tuple(tuple(r) for r in record["params"]),
+                                     "stream": None if record.get("stream") is None else tuple(record["stream"])})
                        if record is not None else method_info(method_class(name)))
     for name, cls in _METHODS.items():
         infos.setdefault(name, method_info(cls))

@@ -122,6 +122,17 @@ def test_notch_comb_removes_hum_and_harmonics_from_a_tone_mixture(mains_hz):
     assert np.sqrt(np.mean(middle(y - music) ** 2)) < 0.01  # hum power was 0.03; music left intact
 
 
+def test_constant_bandwidth_notches_keep_a_tone_6_hz_from_the_sixth_harmonic():
+    fs, n = 8000, 64000
+    hum = tone(300, 0.2, n=n, fs=fs)  # the 6th harmonic of 50 Hz
+    near = tone(306, 0.3, phase=1.0, n=n, fs=fs)  # a speech harmonic 6 Hz away
+    narrow = HumNotch(freq_hz=50.0, harmonics=6, bandwidth_hz=2.0)(hum + near, fs)
+    fixed_q = HumNotch(freq_hz=50.0, harmonics=6)(hum + near, fs)  # Q = 30: 10 Hz wide at 300 Hz
+    assert amplitude_db(narrow, 300, fs) < 20 * np.log10(0.2) - 30
+    assert abs(amplitude_db(narrow, 306, fs) - 20 * np.log10(0.3)) < 1.0
+    assert amplitude_db(fixed_q, 306, fs) < 20 * np.log10(0.3) - 3.0  # the fixed Q cuts into it
+
+
 def test_notch_skips_harmonics_above_nyquist():
     fs, n = 1000, 4000
     wanted = tone(123, n=n, fs=fs)

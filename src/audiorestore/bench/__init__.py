@@ -27,15 +27,29 @@ from .runner import (DEFAULT_METRICS, NOISY, BenchResult, MethodSpec, MethodSumm
 
 
 def benchmark(methods: Sequence[str | MethodSpec], datasets: Sequence[str | Dataset], out: str | os.PathLike, *,
-              metrics: str | Sequence[str] | None = None, jobs: int = 1, examples: int = 3, example_s: float = 4.0,
-              limit: int | None = None, fresh: bool = False, plots: bool | None = None,
-              title: str = "audiorestore benchmark", progress: ProgressFn | None = None
+              metrics: str | Sequence[str] | None = None, jobs: int | None = 1, examples: int = 3,
+              example_s: float = 4.0, limit: int | None = None, fresh: bool = False, plots: bool | None = None,
+              title: str = "audiorestore benchmark", progress: ProgressFn | None = None, engine: str = "local",
+              address: str | None = None, ratings: str | os.PathLike | None = None,
               ) -> tuple[BenchResult, dict[str, Path]]:
     """Run every method on every dataset and write the report into ``out``; see :func:`run_bench` for the
-    arguments. Returns the result and the written files (``markdown``, ``html``, ``summary_csv``,
-    ``summary_json``, ``per_item``)."""
+    arguments. ``ratings``: a listening-test database (``audiorestore listen --db``) whose per-method
+    scores become a column of the tables. Returns the result and the written files (``markdown``,
+    ``html``, ``summary_csv``, ``summary_json``, ``per_item``)."""
+    listened = None
+    if ratings is not None:  # read it first: a wrong path fails before the long run
+        from ..web.results import listening_results
+
+        listened = listening_results(ratings)
     result = run_bench(methods, datasets, out, metrics=metrics, jobs=jobs, examples=examples, example_s=example_s,
-                       limit=limit, fresh=fresh, progress=progress)
+                       limit=limit, fresh=fresh, progress=progress, engine=engine, address=address)
+    if listened is not None:
+        label = {"acr": "MOS", "p835": "P.835 OVL", "mushra": "MUSHRA"}[listened.protocol]
+        by_group, overall = listened.by_group(), listened.overall()
+        result.listening_label = label
+        for ds in result.datasets:
+            per = {c: s for (g, c), s in by_group.items() if g == ds.name} if by_group else dict(overall)
+            result.listening[ds.name] = per
     return result, write_report(result, out, title=title, plots=plots, example_s=example_s)
 
 

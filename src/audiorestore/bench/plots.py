@@ -87,7 +87,7 @@ def _spectrogram_db(x: np.ndarray, n_fft: int = 512, hop_length: int = 128) -> n
 
 
 def spectrogram_comparison(signals: Sequence[tuple[str, np.ndarray]], sample_rate: int, title: str | None = None,
-                           columns: int = 3, floor_db: float = 80.0) -> bytes:
+                           columns: int = 3, floor_db: float = 80.0, dpi: int = 72) -> bytes:
     """Spectrograms of several versions of one item (clean, noisy, each method) on one colour scale.
 
     Shape:
@@ -99,8 +99,8 @@ def spectrogram_comparison(signals: Sequence[tuple[str, np.ndarray]], sample_rat
     top = max(float(s.max()) for _, s in specs)
     cols = max(1, min(columns, len(specs)))
     rows = math.ceil(len(specs) / cols)
-    # 72 dpi: noisy spectrograms compress badly, and the page embeds one figure per example
-    fig = _figure(3.4 * cols, 2.3 * rows + (0.4 if title else 0.0), dpi=72)
+    # 72 dpi by default: noisy spectrograms compress badly, and the report embeds one figure per example
+    fig = _figure(3.4 * cols, 2.3 * rows + (0.4 if title else 0.0), dpi=dpi)
     for k, (label, s) in enumerate(specs):
         ax = fig.add_subplot(rows, cols, k + 1)
         duration = (s.shape[1] - 1) * 128 / sample_rate

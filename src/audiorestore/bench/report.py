@@ -37,7 +37,7 @@ from .. import __version__
 from ..enhancer import method_class
 from ..errors import AudioRestoreError
 from ..metrics import registry as metric_registry
-from ..metrics.report import _json_safe, _write_text, summary_dict, write_rows_csv
+from ..metrics.report import Summary, _json_safe, _write_text, summary_dict, write_rows_csv
 from .runner import NOISY, BenchResult, MethodSummary
 
 log = logging.getLogger(__name__)
@@ -79,10 +79,24 @@ def _by_dataset(summaries: Sequence[MethodSummary]) -> dict[str, list[MethodSumm
     return out
 
 
-def score_table_rows(summaries: Sequence[MethodSummary], metrics: Sequence[str]) -> list[list[str]]:
-    """Rows ``[method, cell per metric, RTF]`` of one dataset's score table."""
+def score_table_rows(summaries: Sequence[MethodSummary], metrics: Sequence[str],
+                     listening: dict[str, Summary] | None = None) -> list[list[str]]:
+    """Rows ``[method, cell per metric, (listening score,) RTF]`` of one dataset's score table."""
+    def heard(method: str) -> list[str]:
+        if listening is None:
+            return []
+        s = listening.get(method)
+        return ["n/a" if s is None else format_cell(s.mean, s.half_width, 2)]
+
     return [[s.method, *(format_cell(s.scores[m].mean, s.scores[m].half_width, _digits(m)) for m in metrics),
-             format_rtf(s.rtf, s.method)] for s in summaries]
+             *heard(s.method), format_rtf(s.rtf, s.method)] for s in summaries]
+
+
+def _score_header(result: BenchResult, dataset: str) -> tuple[list[str], dict[str, Summary] | None]:
+    """Header of a dataset's score table and the listening scores of its methods (None without ratings)."""
+    listening = result.listening.get(dataset) if result.listening else None
+    extra = [f"{result.listening_label} (listeners)"] if listening is not None else []
+    return ["method", *result.metrics, *extra, "CPU RTF (1 thread)"], listening
 
 
 def improvement_table_rows(summaries: Sequence[MethodSummary], metrics: Sequence[str]) -> list[list[str]]:
@@ -108,7 +122,8 @@ def markdown_tables(result: BenchResult, summaries: Sequence[MethodSummary] | No
             continue
         n = max(s.n for s in rows)
         parts.append(f"### {ds.name} ({n} items)\n")
-        parts.append(_md_table(["method", *metrics, "CPU RTF (1 thread)"], score_table_rows(rows, metrics)))
+        header, listening = _score_header(result, ds.name)
+        parts.append(_md_table(header, score_table_rows(rows, metrics, listening)))
         imp = improvement_table_rows(rows, metrics)
         if imp:
             parts.append("\nImprovement over the noisy input (paired differences; positive = better):\n")
@@ -285,8 +300,8 @@ def render_html(result: BenchResult, summaries: Sequence[MethodSummary], *, titl
             body.append("<p>No results.</p>")
             continue
         body.append("<h3>Scores</h3>")
-        body.append(_html_table(["method", *metrics, "CPU RTF (1 thread)"], score_table_rows(rows, metrics),
-                                _best_rows(rows, metrics)))
+        header, listening = _score_header(result, ds.name)
+        body.append(_html_table(header, score_table_rows(rows, metrics, listening), _best_rows(rows, metrics)))
         imp = improvement_table_rows(rows, metrics)
         if imp:
             body.append("<h3>Improvement over the noisy input</h3>")

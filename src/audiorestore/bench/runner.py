@@ -26,8 +26,8 @@ import os
 import re
 import time
 import zlib
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Sequence
@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .. import io
+from ..engine import Job, Outcome, run
 from ..enhancer import get_method
 from ..errors import AudioRestoreError, ParameterError
 from ..metrics import registry as metric_registry
@@ -170,33 +171,16 @@ def score_item(enhancer: Any, item: Item, metrics: Sequence[str], sample_rate: i
 
 
 # ------------------------------------------------------------------------------- worker processes
-#: Per-process state of a worker (set by the pool initializer): label -> Enhancer, and those warmed up.
-_WORKER: dict[str, Any] = {}
+def _worker_state(enhancers: dict[str, Any]) -> dict[str, Any]:
+    """A worker's state (built once per worker by the engine): label -> Enhancer, and those warmed up."""
+    return {"enhancers": enhancers, "warm": set()}
 
 
-def _single_thread() -> int | None:
-    """Limit torch to one thread; returns the previous count (None when torch is absent)."""
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a core dependency
-        return None
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    return previous
-
-
-def _init_worker(enhancers: dict[str, Any]) -> None:
-    os.environ["OMP_NUM_THREADS"] = "1"
-    _single_thread()
-    _WORKER.clear()
-    _WORKER.update(enhancers=enhancers, warm=set())
-
-
-def _warm_up(label: str, enhancer: Any, sample_rate: int) -> None:
+def _warm_up(state: dict[str, Any], label: str, enhancer: Any, sample_rate: int) -> None:
     """One untimed call on 0.5 s of quiet noise, so lazy model loading is not charged to an item."""
-    if enhancer is None or label in _WORKER.setdefault("warm", set()):
+    if enhancer is None or label in state["warm"]:
         return
-    _WORKER["warm"].add(label)
+    state["warm"].add(label)
     if getattr(enhancer, "needs_reference", False):
         return
     x = 1e-3 * np.random.default_rng(0).standard_normal(sample_rate // 2)
@@ -206,12 +190,13 @@ def _warm_up(label: str, enhancer: Any, sample_rate: int) -> None:
         log.debug("warm-up of %s failed: %s", label, exc)
 
 
-def _work(label: str, item: Item, metrics: Sequence[str], sample_rate: int, example: Path | None,
+def _work(state: dict[str, Any], task: tuple[str, Item, Path | None], *, metrics: Sequence[str], sample_rate: int,
           example_s: float) -> tuple[dict[str, Any] | None, str | None]:
     """Run in a worker: ``(row, None)`` or ``(None, error line)``; never raises, so one bad file or a
     failing peer does not stop the batch."""
-    enhancer = _WORKER["enhancers"][label]
-    _warm_up(label, enhancer, sample_rate)
+    label, item, example = task
+    enhancer = state["enhancers"][label]
+    _warm_up(state, label, enhancer, sample_rate)
     try:
         return score_item(enhancer, item, metrics, sample_rate, example, example_s), None
     except Exception as exc:  # any failure of a method (peers raise anything) becomes one line
@@ -282,6 +267,9 @@ class BenchResult:
     skipped: dict[tuple[str, str], str] = field(default_factory=dict)
     confidence: float = 0.95
     sample_rate: int = DEFAULT_SAMPLE_RATE
+    #: listening-test scores from ``bench --ratings``: dataset -> method label -> summary, and the column name
+    listening: dict[str, dict[str, Summary]] = field(default_factory=dict)
+    listening_label: str = "MOS"
 
     def summaries(self) -> list[MethodSummary]:
         """One :class:`MethodSummary` per (dataset, method) that has rows, in dataset then method order."""
@@ -335,10 +323,10 @@ def _load_cache(path: Path, metrics: Sequence[str]) -> dict[str, dict[str, Any]]
 
 
 def run_bench(methods: Sequence[str | MethodSpec], datasets: Sequence[str | Dataset], out: str | os.PathLike,
-              *, metrics: str | Sequence[str] | None = None, jobs: int = 1, examples: int = 3,
+              *, metrics: str | Sequence[str] | None = None, jobs: int | None = 1, examples: int = 3,
               example_s: float = 4.0, limit: int | None = None, sample_rate: int = DEFAULT_SAMPLE_RATE,
               cache_dir: str | os.PathLike | None = None, fresh: bool = False, confidence: float = 0.95,
-              progress: ProgressFn | None = None) -> BenchResult:
+              progress: ProgressFn | None = None, engine: str = "local", address: str | None = None) -> BenchResult:
     """Score every method on every dataset; rows are cached, so a re-run only does what is missing.
 
     Args:
@@ -347,7 +335,8 @@ def run_bench(methods: Sequence[str | MethodSpec], datasets: Sequence[str | Data
         out: report folder; example clips go to ``out/examples``.
         metrics: metric names (default :data:`DEFAULT_METRICS`, those whose extra is missing dropped).
         jobs: worker processes, each on one thread (1: run in this process, torch limited to one thread
-            for the duration).
+            for the duration; None: every core). ``engine``/``address``: where they run
+            (:func:`audiorestore.engine.run`: local processes or a Ray cluster).
         examples: items per dataset whose first ``example_s`` seconds are kept for the report's players.
         limit: use only the first ``limit`` items of each dataset.
         cache_dir: where the per-item JSONL rows live (default ``out/cache``).
@@ -355,7 +344,7 @@ def run_bench(methods: Sequence[str | MethodSpec], datasets: Sequence[str | Data
     Returns:
         A :class:`BenchResult`; call :func:`audiorestore.bench.report.write_report` to write the report.
     """
-    if jobs < 1:
+    if jobs is not None and jobs < 1:
         raise ParameterError(f"jobs must be at least 1, got {jobs}")
     if metrics is None:
         metric_names = [m for m in DEFAULT_METRICS if metric_registry.get_metric(m).is_available()]
@@ -444,30 +433,17 @@ def run_bench(methods: Sequence[str | MethodSpec], datasets: Sequence[str | Data
             progress(ds.name, spec.label, counts[key], totals[key])
 
     t0 = time.perf_counter()
-    try:
-        if jobs == 1 or len(jobs_todo) <= 1:
-            previous = _single_thread()
-            saved = dict(_WORKER)
-            try:
-                _init_worker(enhancers)
-                for ds, spec, item, ex in jobs_todo:
-                    row, err = _work(spec.label, item, metric_names, sample_rate, ex, example_s)
-                    record(ds, spec, row, err)
-            finally:
-                _WORKER.clear()
-                _WORKER.update(saved)
-                if previous is not None:
-                    import torch
 
-                    torch.set_num_threads(previous)
-        else:
-            with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(enhancers,)) as pool:
-                futures: list[tuple[Future, Dataset, MethodSpec]] = [
-                    (pool.submit(_work, spec.label, item, metric_names, sample_rate, ex, example_s), ds, spec)
-                    for ds, spec, item, ex in jobs_todo]
-                for fut, ds, spec in futures:
-                    row, err = fut.result()
-                    record(ds, spec, row, err)
+    def done(o: Outcome) -> None:
+        ds, spec, item, _ = jobs_todo[o.index]
+        row, err = o.value if o.ok else (None, f"{spec.label}: {item.name}: {o.error}")
+        record(ds, spec, row, err)
+
+    job = Job(fn=partial(_work, metrics=metric_names, sample_rate=sample_rate, example_s=example_s),
+              setup=partial(_worker_state, enhancers))
+    try:
+        run(job, [(spec.label, item, ex) for _, spec, item, ex in jobs_todo], engine=engine, jobs=jobs,
+            address=address, on_done=done)
     finally:
         for h in handles.values():
             h.close()

@@ -127,9 +127,10 @@ def _initial_weights(w0: np.ndarray | None, lead: tuple[int, ...], n_taps: int) 
     return np.broadcast_to(w0, lead + (n_taps,)).reshape(n_ch, n_taps).copy()
 
 
-def _tap_matrix(x: np.ndarray, n_taps: int) -> np.ndarray:
-    """Row ``n`` holds ``x(n - n_taps + 1), ..., x(n)`` (a strided view, oldest sample first)."""
-    xp = np.concatenate([np.zeros(n_taps - 1), x])
+def _tap_matrix(x: np.ndarray, n_taps: int, history: np.ndarray | None = None) -> np.ndarray:
+    """Row ``n`` holds ``x(n - n_taps + 1), ..., x(n)`` (a strided view, oldest sample first); the
+    ``n_taps - 1`` samples before ``x`` are ``history`` (streaming) or zeros."""
+    xp = np.concatenate([np.zeros(n_taps - 1) if history is None else history, x])
     return sliding_window_view(xp, n_taps)
 
 
@@ -139,7 +140,7 @@ def _diverged(name: str, hint: str) -> ParameterError:
 
 # ------------------------------------------------------------------------------------- LMS / NLMS
 def _lms_channel(d: np.ndarray, x: np.ndarray, w: np.ndarray, mu: float, normalized: bool, eps: float,
-                 block_length: int) -> tuple[np.ndarray, np.ndarray]:
+                 block_length: int, history: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact (sample-by-sample) LMS/NLMS on one channel, computed a block at a time.
 
     With ``u_n`` the tap vector at time ``n`` and ``s_n`` the step (``mu``, or ``mu / (eps + |u_n|^2)``
@@ -151,11 +152,13 @@ def _lms_channel(d: np.ndarray, x: np.ndarray, w: np.ndarray, mu: float, normali
 
     a unit lower-triangular system ``(I + tril(G, -1) diag(s)) e = d - U w_k`` with ``G = U U^T``
     (Benesty & Duhamel 1992). Then ``w_{k+L} = w_k + U^T (s * e)``.
+
+    ``history``: the ``n_taps - 1`` reference samples before ``x`` (continuing a stream; zeros if None).
     """
     n = d.shape[-1]
     if n == 0:
         return np.empty(0), w.copy()
-    U = _tap_matrix(x, w.size)
+    U = _tap_matrix(x, w.size, history)
     v = w[::-1].copy()  # weights in the tap matrix's oldest-first order
     e = np.empty(n)
     for k in range(0, n, block_length):
@@ -222,7 +225,8 @@ def nlms(d: np.ndarray, x: np.ndarray, n_taps: int = 32, mu: float = 0.5, *, eps
 
 # ------------------------------------------------------------------------------------------- RLS
 def _rls_channel(d: np.ndarray, x: np.ndarray, w: np.ndarray, lam: float, delta: float,
-                 block_length: int) -> tuple[np.ndarray, np.ndarray]:
+                 block_length: int, history: np.ndarray | None = None, state: dict | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact exponentially weighted RLS on one channel, a block at a time.
 
     Sample form (Haykin, Adaptive Filter Theory, 4th ed., ch. 9, summary of the RLS algorithm;
@@ -234,22 +238,31 @@ def _rls_channel(d: np.ndarray, x: np.ndarray, w: np.ndarray, lam: float, delta:
     e = diag(C) C^{-1} (d - U w) (the innovations of the sequential updates, via S = L D L^T with
     L = C diag(C)^{-1}), and with B = C^{-1} U Q: w += B^T C^{-1}(d - U w), Q -= B^T B,
     P = Q / lam^L.
+
+    Streaming: ``history`` holds the ``n_taps - 1`` reference samples before ``x`` and ``state`` (a
+    dict) the inverse correlation matrix ``P`` and the samples done. Blocks stay on the grid of
+    ``block_length`` samples counted from the start of the stream (a call may end inside a block: the
+    recursion is exact at any sample, and the trace cap below applies only at the grid's block ends),
+    so any split of the input into calls gives the same output.
     """
     n, n_taps = d.shape[-1], w.size
     if n == 0:
         return np.empty(0), w.copy()
-    U = _tap_matrix(x, n_taps)
+    U = _tap_matrix(x, n_taps, history)
     v = w[::-1].copy()
-    P = np.eye(n_taps) / delta
+    st = {} if state is None else state
+    P = st.get("P", np.eye(n_taps) / delta)
+    done = st.get("done", 0)
     # Regularisation: with a silent or narrow-band reference, P grows as lam^-n along unexcited
     # directions until it overflows (the "blow-up" of exponentially weighted RLS). P is capped at the
     # trace of its initial value, which leaves the recursion untouched while the reference excites it.
     max_trace = n_taps / delta
     r = lam ** np.arange(1, block_length + 1)
     e = np.empty(n)
-    for k in range(0, n, block_length):
-        Ub = U[k:k + block_length]
-        m = Ub.shape[0]
+    k = 0
+    while k < n:
+        m = min(block_length - (done + k) % block_length, n - k)
+        Ub = U[k:k + m]
         resid = d[k:k + m] - Ub @ v
         for attempt in range(2):
             UQ = Ub @ P
@@ -270,9 +283,12 @@ def _rls_channel(d: np.ndarray, x: np.ndarray, w: np.ndarray, lam: float, delta:
         v += B.T @ z
         P = P - B.T @ B
         P = (P + P.T) * (0.5 / lam ** m)  # symmetrise: round-off asymmetry makes plain RLS diverge
-        tr = np.trace(P)
-        if tr > max_trace:
-            P *= max_trace / tr
+        k += m
+        if (done + k) % block_length == 0:
+            tr = np.trace(P)
+            if tr > max_trace:
+                P *= max_trace / tr
+    st["P"], st["done"] = P, done + n
     if not np.all(np.isfinite(e)):
         raise _diverged("rls", "use lam closer to 1 or a larger delta")
     return e, v[::-1]
@@ -302,7 +318,7 @@ def rls(d: np.ndarray, x: np.ndarray, n_taps: int = 16, lam: float = 0.999, delt
 
 
 # ------------------------------------------------------------------------------------------ FDAF
-def _fdaf_channel(d: np.ndarray, x: np.ndarray, w: np.ndarray, mu: float, beta: float
+def _fdaf_channel(d: np.ndarray, x: np.ndarray, w: np.ndarray, mu: float, beta: float, state: dict | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Constrained overlap-save FDAF with block length = n_taps = N and FFT size 2N (Shynk 1992,
     constrained FDAF with step normalisation; Haykin, 4th ed., ch. 7, fast block LMS):
@@ -313,15 +329,20 @@ def _fdaf_channel(d: np.ndarray, x: np.ndarray, w: np.ndarray, mu: float, beta: 
     Zeroing the second half of ``g`` (the gradient constraint) makes the update a linear, not circular,
     correlation. ``|U|^2`` is about ``2N`` times the reference power, so the factor 2 gives ``mu`` the
     meaning of the NLMS step summed over a block.
+
+    Streaming: ``state`` (a dict) carries the previous reference block, the weights, the power and
+    the block count from call to call; every call but the last then holds whole blocks.
     """
     n, N = d.shape[-1], w.size
     if n == 0:
         return np.empty(0), w.copy()
+    st = {} if state is None else state
     n_blocks = -(-n // N)
-    xp = np.concatenate([np.zeros(N), x, np.zeros(n_blocks * N - n)])
+    xp = np.concatenate([st.get("x_prev", np.zeros(N)), x, np.zeros(n_blocks * N - n)])
     dp = np.concatenate([d, np.zeros(n_blocks * N - n)])
-    Wf = np.fft.rfft(np.concatenate([w, np.zeros(N)]))
-    power = np.zeros(N + 1)
+    Wf = st.get("Wf", np.fft.rfft(np.concatenate([w, np.zeros(N)])))
+    power = st.get("power", np.zeros(N + 1))
+    b0 = st.get("blocks", 0)
     zeros = np.zeros(N)
     e = np.empty(n_blocks * N)
     for b in range(n_blocks):
@@ -331,12 +352,13 @@ def _fdaf_channel(d: np.ndarray, x: np.ndarray, w: np.ndarray, mu: float, beta: 
         e[b * N:(b + 1) * N] = eb
         Ef = np.fft.rfft(np.concatenate([zeros, eb]))
         power = beta * power + (1 - beta) * (Uf.real ** 2 + Uf.imag ** 2)
-        p_hat = power / (1 - beta ** (b + 1))  # bias-corrected average (power starts at zero)
+        p_hat = power / (1 - beta ** (b0 + b + 1))  # bias-corrected average (power starts at zero)
         reg = 1e-6 * np.mean(p_hat) + 1e-30  # keeps near-empty bins from amplifying leakage
         g = np.fft.irfft(np.conj(Uf) * Ef / (p_hat + reg), 2 * N)[:N]
         Wf += 2 * mu * np.fft.rfft(np.concatenate([g, zeros]))
         if not np.all(np.isfinite(eb)):
             raise _diverged("fdaf", f"use a smaller mu (got {mu}; 0 < mu <= 1 is typical)")
+    st.update(x_prev=xp[n_blocks * N:], Wf=Wf, power=power, blocks=b0 + n_blocks)
     w_final = np.fft.irfft(Wf, 2 * N)[:N]
     return e[:n], w_final
 

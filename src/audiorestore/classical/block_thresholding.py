@@ -134,6 +134,7 @@ class BlockThreshold(SpectralEnhancer):
     name = "block_threshold"
     summary = "time-frequency block thresholding with SURE block-size selection (Yu, Mallat & Bacry 2008)"
     citation = "Yu, Mallat & Bacry 2008, IEEE TSP 56(5):1830-1839, Audio denoising by time-frequency block thresholding"
+    not_causal = "its blocks and their SURE-chosen shapes span future frames"
 
     win_ms: float = field(default=50.0, metadata={"doc": "analysis window length (scaled to the rate)"})
     hop_ms: float = field(default=25.0, metadata={"doc": "frame step; the paper uses half-overlapping windows"})

@@ -74,13 +74,24 @@ class HumNotch(Enhancer):
     harmonics: int = field(default=8, metadata=_doc("number of harmonics notched, fundamental included"))
     quality: float = field(default=30.0, metadata=_doc("notch Q (centre / bandwidth)"))
     zero_phase: bool = field(default=True, metadata=_doc("filter forward and backward"))
+    bandwidth_hz: float = field(default=0.0, metadata=_doc(
+        "if > 0, every notch this wide (Q = k f0 / bandwidth): hum lines are as narrow at the 10th "
+        "harmonic as at the first, and a fixed Q would cut ever wider bands of the signal"))
+
+    def coefficients(self, sample_rate: int) -> np.ndarray | None:
+        """Second-order sections of the comb (one per harmonic below Nyquist), or None if there is none."""
+        def q(k: int) -> float:
+            return k * self.freq_hz / self.bandwidth_hz if self.bandwidth_hz > 0 else self.quality
+
+        rows = [notch_filter(k * self.freq_hz, sample_rate, q(k))
+                for k in range(1, self.harmonics + 1) if k * self.freq_hz < 0.98 * sample_rate / 2]
+        return np.vstack(rows) if rows else None
 
     def enhance(self, audio: np.ndarray, sample_rate: int, noise: np.ndarray | None) -> np.ndarray:
-        rows = [notch_filter(k * self.freq_hz, sample_rate, self.quality)
-                for k in range(1, self.harmonics + 1) if k * self.freq_hz < 0.98 * sample_rate / 2]
-        if not rows:
+        sos = self.coefficients(sample_rate)
+        if sos is None:
             return np.asarray(audio, dtype=np.float64)
-        return apply_filter(audio, np.vstack(rows), zero_phase=self.zero_phase)
+        return apply_filter(audio, sos, zero_phase=self.zero_phase)
 
 
 def moving_average(x: np.ndarray, width: int) -> np.ndarray:

@@ -27,11 +27,12 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 from collections.abc import Callable
 
 import numpy as np
 from scipy import ndimage
-from scipy.special import digamma, exp1, expit, gamma as gamma_fn, i0e, i1e, polygamma
+from scipy.special import digamma, exp1, expit, gamma as gamma_fn, i0e, i1e, zeta
 
 from ..dsp.stft import istft, stft
 from ..enhancer import Enhancer, register
@@ -63,25 +64,29 @@ def _db(power: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return 10 * np.log10(np.maximum(power, np.where(peak > 0, _TINY * peak, _TINY)))
 
 
-def _floored(den: np.ndarray) -> np.ndarray:
-    """``den`` floored relative to its own scale per channel (the last two axes are ``(freq, frames)``)."""
+def _floored(den: np.ndarray, causal: bool = False) -> np.ndarray:
+    """``den`` floored relative to its own scale per channel (the last two axes are ``(freq, frames)``):
+    its maximum over the whole signal, or (``causal``) over each frame's bins."""
     den = np.asarray(den, dtype=np.float64)
     if den.size == 0:
         return np.maximum(den, _TINY)
-    scale = np.max(den, axis=(-2, -1), keepdims=True) if den.ndim >= 2 else np.max(den)
+    if den.ndim < 2:
+        scale = np.max(den)
+    else:
+        scale = np.max(den, axis=-2 if causal else (-2, -1), keepdims=True)
     return np.maximum(den, np.where(scale > 0, _TINY * scale, _TINY))
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def _ratio(num: np.ndarray, den: np.ndarray, causal: bool = False) -> np.ndarray:
     """``num / den`` with ``den`` floored by :func:`_floored`, so zeros give zeros, not NaN, and channels
     stay independent."""
-    return num / _floored(den)
+    return num / _floored(den, causal)
 
 
 # ------------------------------------------------------------------------------------ gain rules
 def spectral_subtraction_gain(power: np.ndarray, noise_psd: np.ndarray, exponent: float = 2.0,
                               alpha0: float = 4.0, alpha_slope: float = 3 / 20, beta: float = 0.01,
-                              snr_range_db: tuple[float, float] = (-5.0, 20.0)) -> np.ndarray:
+                              snr_range_db: tuple[float, float] = (-5.0, 20.0), causal: bool = False) -> np.ndarray:
     """Generalised spectral subtraction with over-subtraction and a spectral floor.
 
     ``|S|^p = |Y|^p - alpha * E|N|^p`` (Boll 1979, Sec. II, with ``p = 1``; Berouti, Schwartz & Makhoul
@@ -89,6 +94,8 @@ def spectral_subtraction_gain(power: np.ndarray, noise_psd: np.ndarray, exponent
     follows Berouti's rule ``alpha = alpha0 - alpha_slope * SNR`` per frame, with the frame SNR in dB
     clamped to ``snr_range_db``. ``E|N|^p = lambda_d^(p/2) * Gamma(1 + p/2)`` for complex Gaussian
     noise (the mean magnitude sqrt(pi lambda_d) / 2 for Boll's ``p = 1``). The gain never exceeds 1.
+    ``causal`` floors the ratios per frame instead of over the whole signal (:func:`_floored`), so each
+    frame's gain depends on that frame alone.
 
     Shape:
         power ``(..., freq, frames)``, noise_psd broadcastable to it -> gain, same shape as power.
@@ -98,13 +105,13 @@ def spectral_subtraction_gain(power: np.ndarray, noise_psd: np.ndarray, exponent
     power = np.asarray(power, dtype=np.float64)
     noise_psd = np.broadcast_to(noise_psd, power.shape)
     # frame SNR: a priori estimate from the totals over frequency (Berouti's segmental SNR)
-    snr = _ratio(power.sum(-2, keepdims=True), noise_psd.sum(-2, keepdims=True)) - 1.0
+    snr = _ratio(power.sum(-2, keepdims=True), noise_psd.sum(-2, keepdims=True), causal) - 1.0
     snr_db = np.clip(10 * np.log10(np.maximum(snr, 1e-10)), *snr_range_db)
     alpha = alpha0 - alpha_slope * snr_db
     noise_mag = noise_psd ** (exponent / 2) * gamma_fn(1 + exponent / 2)
     mag = power ** (exponent / 2)
     clean = np.maximum(mag - alpha * noise_mag, beta * noise_mag)
-    gain = _ratio(clean, mag) ** (1 / exponent)
+    gain = _ratio(clean, mag, causal) ** (1 / exponent)
     return np.minimum(gain, 1.0)
 
 
@@ -196,13 +203,16 @@ GainRule = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def decision_directed_gain(power: np.ndarray, noise_psd: np.ndarray, rule: GainRule, alpha: float = 0.98,
-                           xi_min_db: float = -25.0, return_xi: bool = False
+                           xi_min_db: float = -25.0, return_xi: bool = False, state: dict | None = None
                            ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Gains of ``rule(xi, gamma)`` with the decision-directed a priori SNR (Ephraim & Malah 1984, eq. 51).
 
     ``xi(l) = alpha * G(l-1)^2 gamma(l-1) + (1 - alpha) * max(gamma(l) - 1, 0)``, floored at
     ``xi_min`` (Cappe 1994, IEEE TSAP 2(2):345-349: alpha and the floor control the musical noise); the first frame uses
     the maximum-likelihood term alone. The recursion runs frame by frame over all bins at once.
+
+    ``state`` (a dict, empty for the first call) continues the recursion from the last frame of the
+    previous call (streaming), with the ratios floored per frame (:func:`_floored`).
 
     Shape:
         power ``(..., freq, frames)``, noise_psd broadcastable to it -> gain, same shape as power
@@ -211,7 +221,7 @@ def decision_directed_gain(power: np.ndarray, noise_psd: np.ndarray, rule: GainR
     if not 0 <= alpha < 1:
         raise ValueError(f"alpha must be in [0, 1), got {alpha}")
     power = np.asarray(power, dtype=np.float64)
-    gamma = np.maximum(_ratio(power, np.broadcast_to(noise_psd, power.shape)), _TINY)
+    gamma = np.maximum(_ratio(power, np.broadcast_to(noise_psd, power.shape), state is not None), _TINY)
     n_frames = power.shape[-1]
     # (frames, channels * freq): one contiguous 1-D slice per frame (the rules are element-wise)
     g_t = np.ascontiguousarray(np.moveaxis(gamma, -1, 0).reshape(n_frames, -1))
@@ -220,27 +230,33 @@ def decision_directed_gain(power: np.ndarray, noise_psd: np.ndarray, rule: GainR
     a_gamma = alpha * g_t                                   # alpha * gamma, to weight G^2 of each frame
     out = np.empty_like(g_t)
     xis = np.empty_like(g_t) if return_xi else None
+    prev = None if state is None else state.get("dd")  # alpha * G^2 gamma of the previous call's last frame
     for t in range(n_frames):
-        if t == 0:
+        if t == 0 and prev is None:
             xi = np.maximum(g_t[0] - 1.0, xi_min)
         else:
             # alpha * A_hat(l-1)^2 / lambda_d(l-1) = alpha * G(l-1)^2 gamma(l-1), eq. (51)
-            g = out[t - 1]
-            xi = g * g
-            xi *= a_gamma[t - 1]
-            xi += ml[t]
+            if t == 0:
+                xi = prev + ml[0]
+            else:
+                g = out[t - 1]
+                xi = g * g
+                xi *= a_gamma[t - 1]
+                xi += ml[t]
             np.maximum(xi, xi_min, out=xi)
         if xis is not None:
             xis[t] = xi
         out[t] = rule(xi, g_t[t])
+    if state is not None and n_frames:
+        state["dd"] = out[-1] * out[-1] * a_gamma[-1]
     shaped = lambda a: np.moveaxis(a.reshape((n_frames,) + power.shape[:-1]), 0, -1)  # noqa: E731
     return (shaped(out), shaped(xis)) if xis is not None else shaped(out)
 
 
 def tcs_a_priori_snr(power: np.ndarray, noise_psd: np.ndarray, sample_rate: int, xi_ml_min_db: float = -30.0,
                      alpha_high: float = 0.97, alpha_envelope: float = 0.5, alpha_mid: float = 0.7,
-                     alpha_pitch: float = 0.2, alpha_return: float = 0.96, pitch_threshold: float = 0.2
-                     ) -> np.ndarray:
+                     alpha_pitch: float = 0.2, alpha_return: float = 0.96, pitch_threshold: float = 0.2,
+                     state: dict | None = None) -> np.ndarray:
     """A priori SNR by selective temporal cepstrum smoothing (TCS; Breithaupt, Gerkmann & Martin, ICASSP
     2008), with the bias correction of Gerkmann & Martin (IEEE TSP 57(11), 2009) for independent bins.
 
@@ -255,12 +271,15 @@ def tcs_a_priori_snr(power: np.ndarray, noise_psd: np.ndarray, sample_rate: int,
     scaled up by ``exp(psi(mu) - psi(1)) / mu``, where ``mu`` is the shape of the gamma variable whose log
     has the variance the smoothing left (no smoothing: 1; infinite smoothing: ``exp(gamma_E)``).
 
+    ``state`` (a dict, empty for the first call) continues the smoothing from the previous call's last
+    frame (streaming), with the noise PSD floored per frame (:func:`_floored`).
+
     Shape:
         power ``(..., freq, frames)`` with ``freq = n_fft / 2 + 1``, noise_psd broadcastable -> xi, same
         shape as power.
     """
     power = np.asarray(power, dtype=np.float64)
-    lam = _floored(np.broadcast_to(noise_psd, power.shape))
+    lam = _floored(np.broadcast_to(noise_psd, power.shape), state is not None)
     n_bins, n_frames = power.shape[-2:]
     n_fft = 2 * (n_bins - 1)
     speech = np.maximum(power / lam - 1.0, 10.0 ** (xi_ml_min_db / 10)) * lam
@@ -284,7 +303,9 @@ def tcs_a_priori_snr(power: np.ndarray, noise_psd: np.ndarray, sample_rate: int,
     c2 = ceps.reshape(-1, n_frames, n_bins)
     pk, vc = peak.reshape(-1, n_frames), voiced.reshape(-1, n_frames)
     out = np.empty_like(c2)
-    alpha = np.broadcast_to(const, (c2.shape[0], n_bins)).copy()
+    st = {} if state is None else state
+    alpha = st["alpha"] if "alpha" in st else np.broadcast_to(const, (c2.shape[0], n_bins)).copy()
+    last = st.get("last")  # the previous call's last smoothed cepstrum
     reduction = np.empty((c2.shape[0], n_frames))  # variance left: mean over bins of (1 - a) / (1 + a)
     nu = np.full(n_bins, 2.0)
     nu[0] = nu[-1] = 1.0  # the end coefficients appear once in the symmetric cepstrum
@@ -292,7 +313,7 @@ def tcs_a_priori_snr(power: np.ndarray, noise_psd: np.ndarray, sample_rate: int,
     rows = np.arange(c2.shape[0])
     offsets = np.arange(-width, width + 1)
     for t in range(n_frames):
-        if t == 0:
+        if t == 0 and last is None:
             out[:, 0] = c2[:, 0]
             a = np.zeros_like(alpha)
         else:
@@ -303,16 +324,23 @@ def tcs_a_priori_snr(power: np.ndarray, noise_psd: np.ndarray, sample_rate: int,
             if v.any():
                 alpha[rows[v, None], idx[v]] = alpha_pitch
             a = alpha
-            out[:, t] = a * out[:, t - 1] + (1 - a) * c2[:, t]
+            out[:, t] = a * (out[:, t - 1] if t else last) + (1 - a) * c2[:, t]
         reduction[:, t] = ((1 - a) / (1 + a)) @ nu
+    if n_frames:
+        st["alpha"], st["last"] = alpha, out[:, -1].copy()
     full = np.concatenate([out, out[..., -2:0:-1]], axis=-1)
     log_speech = np.fft.rfft(full, axis=-1).real  # (rows, frames, bins)
     # gamma shape mu with trigamma(mu) = trigamma(1) * reduction (Newton on log mu), then the bias factor
-    target = np.maximum(polygamma(1, 1.0) * reduction, 1e-6)
+    target = np.maximum(zeta(2, 1.0) * reduction, 1e-6)  # trigamma(1) = polygamma(1, 1.0)
     mu = np.maximum(1.0 / target, 1.0)
     for _ in range(30):
-        f = polygamma(1, mu) - target
-        mu = np.maximum(mu * np.exp(-f / (polygamma(2, mu) * mu)), 1e-3)
+        # trigamma = zeta(2, mu), tetragamma = -2 zeta(3, mu): scipy's polygamma computes exactly these
+        # (times 1 and -2), through a slower Python wrapper
+        f = zeta(2, mu) - target
+        step = f / (-2.0 * zeta(3, mu) * mu)
+        mu = np.maximum(mu * np.exp(-step), 1e-3)
+        if np.max(np.abs(step), initial=0.0) < 1e-13:  # converged (Newton: a few iterations)
+            break
     bias = np.exp(digamma(mu) - digamma(1.0)) / mu
     est = np.exp(log_speech) * bias[..., None]
     est = np.moveaxis(est.reshape(lead + (n_frames, n_bins)), -1, -2)
@@ -324,11 +352,12 @@ PRIORS: tuple[str, ...] = ("dd", "tcs")
 
 
 def tcs_gain(power: np.ndarray, noise_psd: np.ndarray, rule: GainRule, sample_rate: int, xi_min_db: float = -25.0,
-             return_xi: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+             return_xi: bool = False, state: dict | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Gains of ``rule(xi, gamma)`` with the a priori SNR of :func:`tcs_a_priori_snr` floored at
-    ``xi_min_db``: the counterpart of :func:`decision_directed_gain` (same shapes and ``return_xi``)."""
-    xi = np.maximum(tcs_a_priori_snr(power, noise_psd, sample_rate), 10.0 ** (xi_min_db / 10))
-    gamma = np.maximum(_ratio(power, np.broadcast_to(noise_psd, np.shape(power))), _TINY)
+    ``xi_min_db``: the counterpart of :func:`decision_directed_gain` (same shapes, ``return_xi`` and
+    ``state``)."""
+    xi = np.maximum(tcs_a_priori_snr(power, noise_psd, sample_rate, state=state), 10.0 ** (xi_min_db / 10))
+    gamma = np.maximum(_ratio(power, np.broadcast_to(noise_psd, np.shape(power)), state is not None), _TINY)
     gain = rule(xi, gamma)
     return (gain, xi) if return_xi else gain
 
@@ -407,6 +436,13 @@ class Frames:
     hop_length: int
     win_length: int
     noise: np.ndarray | None  # (channels, time') noise-only sample, or None
+    #: The causal variant's recursions, carried from call to call (None: offline): sub-dicts 'noise'
+    #: (the tracker), 'gain' (the a priori SNR and the gain rule's recursions) and the cached noise PSD.
+    state: dict | None = None
+
+    def sub_state(self, key: str) -> dict | None:
+        """The part of :attr:`state` one stage keeps (None offline)."""
+        return None if self.state is None else self.state.setdefault(key, {})
 
     @property
     def frame_period_s(self) -> float:
@@ -436,11 +472,22 @@ class SpectralEnhancer(Enhancer):
     window: str = field(default="hann", metadata=_doc("window (scipy.signal.get_window name)"))
     noise_estimator: str = field(default="minstat", metadata=_NOISE_ESTIMATOR_DOC)
     silence_s: float = field(default=0.25, metadata=_doc("leading noise-only duration for noise_estimator='silence'"))
+    causal: bool = field(default=False, metadata=_doc(
+        "use no future frame (the streaming variant, audiorestore.stream): noise trackers unnormalised with "
+        "an absolute floor and a causal start, ratios floored per frame instead of over the whole file"))
+
+    #: Why the method has no causal variant ('' when it has one).
+    not_causal: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
         if self.noise_estimator not in NOISE_ESTIMATORS:
             raise ValueError(f"noise_estimator must be one of {', '.join(NOISE_ESTIMATORS)}, "
                              f"got '{self.noise_estimator}'")
+        if self.causal and self.not_causal:
+            raise ValueError(f"{self.name} has no causal variant: {self.not_causal}")
+        if self.causal and self.noise_estimator == "silence":
+            raise ValueError("noise_estimator='silence' reads the first silence_s of the input before the first "
+                             "frame, so it cannot run causally; use spp, mcra or minstat, or give a noise sample")
         if self.win_ms <= 0 or self.hop_ms <= 0:
             raise ValueError(f"win_ms and hop_ms must be positive, got {self.win_ms} and {self.hop_ms}")
 
@@ -455,13 +502,18 @@ class SpectralEnhancer(Enhancer):
 
     def noise_psd(self, x: np.ndarray, power: np.ndarray, frames: Frames) -> np.ndarray:
         """Noise PSD ``(channels, freq, 1 or frames)`` from the noise sample, or estimated from ``x``."""
+        if frames.state is not None and "noise_psd" in frames.state:
+            return frames.state["noise_psd"]
         if frames.noise is not None:
-            return noise_psd_from_sample(frames.noise, frames.n_fft, frames.hop_length, frames.win_length,
-                                         self.window)[..., None]
+            psd = noise_psd_from_sample(frames.noise, frames.n_fft, frames.hop_length, frames.win_length,
+                                        self.window)[..., None]
+            if frames.state is not None:  # computed once per stream
+                frames.state["noise_psd"] = psd
+            return psd
         if self.noise_estimator == "silence":
             return leading_silence_psd(x, frames.sample_rate, frames.n_fft, frames.hop_length, frames.win_length,
                                        self.window, self.silence_s)[..., None]
-        return estimate_noise_psd(power, frames.frame_period_s, self.noise_estimator)
+        return estimate_noise_psd(power, frames.frame_period_s, self.noise_estimator, frames.sub_state("noise"))
 
     def spectral_gain(self, x: np.ndarray, power: np.ndarray, frames: Frames) -> np.ndarray:
         """Real gains ``(channels, freq, frames)`` for the noisy power spectrogram ``power``."""
@@ -474,7 +526,8 @@ class SpectralEnhancer(Enhancer):
             log.debug("%s: input of %d samples is shorter than one window (%d); returned unchanged",
                       self.name, x.shape[-1], win)
             return x.copy()
-        frames = Frames(sample_rate, n_fft, hop, win, None if noise is None else np.asarray(noise, np.float64))
+        frames = Frames(sample_rate, n_fft, hop, win, None if noise is None else np.asarray(noise, np.float64),
+                        {} if self.causal else None)
         spec = stft(x, n_fft, hop, win, self.window)
         power = spec.real ** 2 + spec.imag ** 2
         gain = self.spectral_gain(x, power, frames)
@@ -499,7 +552,7 @@ class SpectralSubtraction(SpectralEnhancer):
 
     def spectral_gain(self, x: np.ndarray, power: np.ndarray, frames: Frames) -> np.ndarray:
         return spectral_subtraction_gain(power, self.noise_psd(x, power, frames), self.exponent, self.alpha0,
-                                         self.alpha_slope, self.beta)
+                                         self.alpha_slope, self.beta, causal=frames.state is not None)
 
 
 @dataclass
@@ -523,9 +576,14 @@ class _DecisionDirected(SpectralEnhancer):
 
     def spectral_gain(self, x: np.ndarray, power: np.ndarray, frames: Frames) -> np.ndarray:
         noise = self.noise_psd(x, power, frames)
+        state = frames.sub_state("gain")
+        if state is None:
+            rule = self.gain_rule()
+        else:  # built once per stream
+            rule = state["rule"] = state.get("rule") or self.gain_rule()
         if self.prior == "dd":
-            return decision_directed_gain(power, noise, self.gain_rule(), self.alpha, self.xi_min_db)
-        return tcs_gain(power, noise, self.gain_rule(), frames.sample_rate, self.xi_min_db)
+            return decision_directed_gain(power, noise, rule, self.alpha, self.xi_min_db, state=state)
+        return tcs_gain(power, noise, rule, frames.sample_rate, self.xi_min_db, state=state)
 
 
 @register
@@ -591,7 +649,8 @@ def _presence_ramp(zeta: np.ndarray, low: float, high: float) -> np.ndarray:
 def om_lsa_gain(power: np.ndarray, noise_psd: np.ndarray, alpha: float = 0.92, xi_min_db: float = -25.0,
                 gain_min_db: float = -25.0, beta: float = 0.7, q_max: float = 0.95,
                 local_bins: int = 1, global_bins: int = 15, zeta_min_db: float = -10.0,
-                zeta_max_db: float = -5.0, peak_min_db: float = 0.0, peak_max_db: float = 10.0) -> np.ndarray:
+                zeta_max_db: float = -5.0, peak_min_db: float = 0.0, peak_max_db: float = 10.0,
+                state: dict | None = None) -> np.ndarray:
     """Optimally-modified log-spectral amplitude gains (OM-LSA) with the a priori speech absence
     probability of I. Cohen and B. Berdugo, "Speech enhancement for non-stationary noise environments",
     Signal Processing 81(11):2403-2418, 2001 (their default constants).
@@ -608,26 +667,32 @@ def om_lsa_gain(power: np.ndarray, noise_psd: np.ndarray, alpha: float = 0.92, x
     * speech presence probability ``p = 1 / (1 + q / (1 - q) (1 + xi) exp(-v))`` (eq. 16);
     * the gain ``G_H1^p G_min^(1 - p)`` (eq. 20), with ``G_H1`` the log-MMSE gain.
 
+    Every recursion runs forward in time; ``state`` (a dict, empty for the first call) carries them
+    from call to call (streaming), with the ratios floored per frame (:func:`_floored`).
+
     Shape:
         power ``(..., freq, frames)``, noise_psd broadcastable to it -> gain, same shape as power.
     """
     power = np.asarray(power, dtype=np.float64)
-    gamma = np.maximum(_ratio(power, np.broadcast_to(noise_psd, power.shape)), _TINY)
-    g_h1, xi = decision_directed_gain(power, noise_psd, TabulatedGain("logmmse"), alpha, xi_min_db, return_xi=True)
+    st = {} if state is None else state
+    gamma = np.maximum(_ratio(power, np.broadcast_to(noise_psd, power.shape), state is not None), _TINY)
+    if "rule" not in st:
+        st["rule"] = TabulatedGain("logmmse")
+    g_h1, xi = decision_directed_gain(power, noise_psd, st["rule"], alpha, xi_min_db, return_xi=True, state=state)
     z_min, z_max = 10.0 ** (zeta_min_db / 10), 10.0 ** (zeta_max_db / 10)
     p_min, p_max = 10.0 ** (peak_min_db / 10), 10.0 ** (peak_max_db / 10)
     from scipy.signal import lfilter  # here, not at import: scipy.signal is slow to import
 
     # eq. (26): recursive average over frames, started at the first frame's value
-    zeta = lfilter([1 - beta], [1, -beta], xi, axis=-1, zi=beta * xi[..., :1])[0]
+    zeta, st["zeta_zi"] = lfilter([1 - beta], [1, -beta], xi, axis=-1, zi=st.get("zeta_zi", beta * xi[..., :1]))
     p_local = _presence_ramp(ndimage.convolve1d(zeta, hann_kernel(local_bins), axis=-2, mode="nearest"), z_min, z_max)
     p_global = _presence_ramp(ndimage.convolve1d(zeta, hann_kernel(global_bins), axis=-2, mode="nearest"),
                               z_min, z_max)
     # eqs. (28)-(30): the frame indicator, relative to the last rise of the frame's mean
     zeta_frame = zeta.mean(axis=-2)                          # (..., frames)
     p_frame = np.empty_like(zeta_frame)
-    prev = np.zeros(zeta_frame.shape[:-1])
-    peak = np.full(zeta_frame.shape[:-1], p_min)
+    prev = st.get("prev", np.zeros(zeta_frame.shape[:-1]))
+    peak = st.get("peak", np.full(zeta_frame.shape[:-1], p_min))
     for t in range(zeta_frame.shape[-1]):
         z = zeta_frame[..., t]
         rising = z > prev
@@ -635,6 +700,7 @@ def om_lsa_gain(power: np.ndarray, noise_psd: np.ndarray, alpha: float = 0.92, x
         mu = _presence_ramp(z / peak, z_min, z_max)
         p_frame[..., t] = np.where(z <= z_min, 0.0, np.where(rising, 1.0, mu))
         prev = z
+    st["prev"], st["peak"] = prev, peak
     q = np.minimum(1.0 - p_local * p_global * p_frame[..., None, :], q_max)
     v = xi * gamma / (1.0 + xi)
     presence = 1.0 / (1.0 + q / (1.0 - q) * (1.0 + xi) * np.exp(-np.minimum(v, 700.0)))
@@ -658,7 +724,7 @@ class OMLSA(SpectralEnhancer):
 
     def spectral_gain(self, x: np.ndarray, power: np.ndarray, frames: Frames) -> np.ndarray:
         return om_lsa_gain(power, self.noise_psd(x, power, frames), self.alpha, self.xi_min_db,
-                           self.gain_min_db, q_max=self.q_max)
+                           self.gain_min_db, q_max=self.q_max, state=frames.sub_state("gain"))
 
 
 @register
@@ -670,6 +736,8 @@ class SpectralGating(SpectralEnhancer):
     summary = "spectral gating, stationary or non-stationary (noisereduce algorithm)"
     citation = ("Sainburg, Thielk & Gentner 2020, PLoS Comput. Biol. 16(10):e1008228; "
                 "Sainburg, noisereduce (software), 2019")
+    not_causal = ("its mask is smoothed over a centred window of frames (and the non-stationary floor is "
+                  "smoothed forward and backward)")
 
     stationary: bool = field(default=True, metadata=_doc(
         "True: fixed threshold from the noise statistics; False: threshold follows a time-smoothed floor "

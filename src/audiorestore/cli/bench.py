@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..errors import ParameterError
+from .common import add_engine_arguments, engine_options
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -29,7 +30,6 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", required=False, metavar="DIR", help="report folder")
     p.add_argument("-m", "--metrics", default=None, metavar="LIST",
                    help="comma-separated metrics (default: pesq_wb,stoi,csig,cbak,covl,si_sdr)")
-    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="worker processes, one thread each")
     p.add_argument("--examples", type=int, default=3, metavar="K",
                    help="items per dataset with audio players and spectrograms in the report (default 3)")
     p.add_argument("--example-seconds", type=float, default=4.0, metavar="S",
@@ -38,9 +38,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="ignore cached per-item results and recompute them")
     p.add_argument("--no-plots", action="store_true", help="skip the charts even when matplotlib is installed")
     p.add_argument("--title", default="audiorestore benchmark", help="report title")
+    p.add_argument("--ratings", metavar="R.sqlite",
+                   help="a listening-test database (audiorestore listen --db): adds its MOS column to the tables")
     p.add_argument("--list-peers", action="store_true",
                    help="list the peer methods, whether each is installed, and exit")
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    add_engine_arguments(p)
     return p
 
 
@@ -75,9 +78,10 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     result, written = benchmark(args.methods or ["wiener", "logmmse", "specsub"], args.datasets, args.out,
-                                metrics=args.metrics, jobs=args.jobs, examples=args.examples,
+                                metrics=args.metrics, examples=args.examples,
                                 example_s=args.example_seconds, limit=args.limit, fresh=args.fresh,
-                                plots=False if args.no_plots else None, title=args.title, progress=progress)
+                                plots=False if args.no_plots else None, title=args.title, progress=progress,
+                                ratings=args.ratings, **engine_options(args))
     for e in result.errors:
         print(f"audiorestore: error: {e}", file=sys.stderr)
     if not args.quiet:

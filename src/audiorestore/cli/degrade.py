@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..errors import ParameterError
-from .common import Progress
+from .common import Progress, add_engine_arguments, engine_options
 
 if TYPE_CHECKING:  # the simulator (scipy.signal) is imported when the command runs, not for --help
     from ..simulate.dataset import DegradeConfig
@@ -92,6 +92,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     o.add_argument("--subtype", metavar="NAME", help="soundfile subtype, e.g. PCM_16 (default), PCM_24, FLOAT")
     o.add_argument("--overwrite", action="store_true", help="regenerate every pair, even with other options")
     o.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    add_engine_arguments(p)
     return p
 
 
@@ -130,8 +131,13 @@ def run(args: argparse.Namespace) -> int:
             bar["p"] = Progress(total, args.quiet)
         bar["p"].update(pair_id, status)
 
-    manifest = make_dataset(args.clean_dir, args.noise_dir, args.output, config, babble_dir=args.babble_dir,
-                            rir_dir=args.rir_dir, limit=args.limit, overwrite=args.overwrite, progress=progress)
+    try:
+        manifest = make_dataset(args.clean_dir, args.noise_dir, args.output, config, babble_dir=args.babble_dir,
+                                rir_dir=args.rir_dir, limit=args.limit, overwrite=args.overwrite,
+                                progress=progress, **engine_options(args))
+    finally:
+        if bar:
+            bar["p"].close()
     if not args.quiet:
         elapsed = bar["p"].elapsed() if bar else 0.0
         print(f"dataset in {args.output}, manifest {manifest} ({elapsed:.1f} s)", file=sys.stderr)

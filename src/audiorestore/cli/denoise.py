@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from functools import partial
 
-from ..api import FALLBACK_DENOISE_METHOD, default_denoise_method, process_file
+from ..api import FALLBACK_DENOISE_METHOD, default_denoise_method
 from ..enhancer import get_method
 from .common import add_batch_arguments, parse_sets, run_batch
+from .stream_pipe import add_pipe_arguments, run_pipe
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -23,10 +24,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="noise-only recording: noise estimate for spectral methods, reference for ANC")
     p.add_argument("--checkpoint", metavar="PATH", help="model checkpoint for neural methods")
     p.add_argument("--device", default=None, help="torch device for neural methods (cpu, cuda)")
+    add_pipe_arguments(p)
     return p
 
 
-def build_enhancer(args: argparse.Namespace, default: str):
+def enhancer_spec(args: argparse.Namespace, default: str) -> tuple[str, dict[str, str]]:
+    """The method name and parameters the command line asks for."""
     params = parse_sets(args.params)
     if getattr(args, "checkpoint", None):
         params["checkpoint"] = args.checkpoint
@@ -34,14 +37,18 @@ def build_enhancer(args: argparse.Namespace, default: str):
         params["device"] = args.device
     # a checkpoint without a method: the generic neural method reads the family from the checkpoint
     method = args.method or ("neural" if getattr(args, "checkpoint", None) else default)
+    return method, params
+
+
+def build_enhancer(args: argparse.Namespace, default: str):
+    method, params = enhancer_spec(args, default)
     return get_method(method, **params)
 
 
 def run(args: argparse.Namespace) -> int:
-    enhancer = build_enhancer(args, default_denoise_method())
+    if "-" in args.inputs:  # pipe mode: standard input to standard output, block by block
+        return run_pipe(args, build_enhancer(args, default_denoise_method()))
+    from ..batch import denoise_files
 
-    def work(src: Path, dst: Path) -> str:
-        process_file(enhancer, src, dst, noise=args.noise, overwrite=args.overwrite)
-        return ""
-
-    return run_batch(args, work, "denoised")
+    method, params = enhancer_spec(args, default_denoise_method())
+    return run_batch(args, partial(denoise_files, method=method, noise=args.noise, **params), "denoised")

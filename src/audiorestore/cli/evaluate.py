@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..errors import AudioInputError
-from .common import Progress
+from .common import Progress, add_engine_arguments, engine_options
 
 if TYPE_CHECKING:  # the metrics are imported when the command runs, not for `audiorestore --help`
     from ..metrics.evaluation import FileScores, Pair
@@ -50,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="lower edge of the band scored by lsd_hf (default: the noisy input's Nyquist when its "
                         "rate is lower, else a quarter of the rate)")
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    add_engine_arguments(p)
     return p
 
 
@@ -66,22 +67,21 @@ def run(args: argparse.Namespace) -> int:
 
     def on_file(pair: Pair, scores: FileScores | None, error: str | None) -> None:
         if error is not None:
-            if progress.tty and not args.quiet:
-                print(file=sys.stderr)
-            print(f"audiorestore: error: {error}", file=sys.stderr)
-            progress.done += 1
+            progress.error(error)
+            progress.update(pair.name, "failed")
             return
         assert scores is not None
         for line in scores.failures:
-            if progress.tty and not args.quiet:
-                print(file=sys.stderr)
-            print(f"audiorestore: error: {line}", file=sys.stderr)
-        progress.update(pair.name, ", ".join(f"{m}={scores.scores[m]:.3f}" for m in metrics[:3]))
+            progress.error(line)
+        progress.update(pair.name, ", ".join(f"{m}={scores.scores[m]:.3f}" for m in metrics[:3]), scores.duration_s)
 
     sources: dict[str, object] = {"reference": args.reference, "estimate": args.estimate, "noisy": args.noisy,
                                   "sample_rate": args.sample_rate}
-    ev = evaluate_pairs(pairs, metrics, args.sample_rate, args.cutoff_hz, on_file, missing,
-                        args.noisy is not None, sources)
+    try:
+        ev = evaluate_pairs(pairs, metrics, args.sample_rate, args.cutoff_hz, on_file, missing,
+                            args.noisy is not None, sources, **engine_options(args))
+    finally:
+        progress.close()
     if not ev.files:
         raise AudioInputError(f"no file could be scored ({len(ev.errors)} failed, {len(ev.missing)} unpaired)")
     if args.output:

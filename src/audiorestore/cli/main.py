@@ -14,7 +14,8 @@ from ..errors import AudioRestoreError
 #: subcommand name -> module in this package exposing ``add_parser(subparsers)`` and ``run(args) -> int``.
 #: A command module imports only argparse and light modules at its top; the rest goes inside ``run``
 #: (tests/cli/test_startup.py checks what a command imports).
-SUBCOMMANDS = ["denoise", "upsample", "methods", "models", "degrade", "evaluate", "train", "bench", "data"]
+SUBCOMMANDS = ["denoise", "upsample", "restore", "methods", "models", "degrade", "evaluate", "train", "bench", "data",
+               "live", "listen"]
 
 
 def _command(argv: list[str]) -> str | None:
@@ -31,7 +32,9 @@ def _command(argv: list[str]) -> str | None:
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``command``, only that subcommand's module is imported and its
     parser built (the others stay out of ``audiorestore denoise ...``'s start-up)."""
-    parser = argparse.ArgumentParser(prog="audiorestore", description="Restore degraded audio: denoise and upsample.")
+    parser = argparse.ArgumentParser(prog="audiorestore",
+                                     description="Restore degraded audio: denoise, upsample, or analyse and restore "
+                                                 "in one go.")
     parser.add_argument("--version", action="version", version=f"audiorestore {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -61,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     except AudioRestoreError as exc:
         print(f"audiorestore: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`audiorestore methods | head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("audiorestore: interrupted", file=sys.stderr)
         return 130

@@ -14,7 +14,7 @@ from ..enhancer import list_method_info
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("methods", help="list restoration methods and their parameters")
     p.add_argument("name", nargs="?", help="show one method in detail")
-    p.add_argument("--task", choices=["denoise", "upsample"], help="only methods of this task")
+    p.add_argument("--task", choices=["denoise", "upsample", "declip"], help="only methods of this task")
     # for developers: regenerate audiorestore/_catalog_listing.py after adding a method to catalog.py
     p.add_argument("--write-listing", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -36,7 +36,21 @@ def run(args: argparse.Namespace) -> int:
             print(f"  reference: {info.citation}")
         for name, default, doc in info.params:
             print(f"  --set {name}={default}" + (f"   {doc}" if doc else ""))
+        if info.stream is not None:
+            ok, detail = info.stream
+            print(f"  streaming: {'yes, ' + detail if ok else 'no: ' + detail}")
         return 0
     for info in list_method_info(args.task):
-        print(info.line())
+        line = info.line()
+        if info.stream is not None:  # real-time use (audiorestore.stream): the algorithmic latency at 16 kHz
+            ok, detail = info.stream
+            line += f"  [stream: {_short_latency(detail) if ok else 'no'}]"
+        print(line)
     return 0
+
+
+def _short_latency(detail: str) -> str:
+    """'latency 511 samples (31.9 ms at 16 kHz)' -> '31.9 ms at 16 kHz'."""
+    if "(" in detail and "ms" in detail:
+        return detail[detail.index("(") + 1:detail.rindex(")")]
+    return "yes, with a causal checkpoint"

@@ -7,10 +7,9 @@ are processed independently, and memory stays bounded (block-wise, see :func:`au
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from functools import partial
 
-from .. import io
-from ..api import DEFAULT_UPSAMPLE_METHOD, get_upsampler, upsample_file
+from ..api import DEFAULT_UPSAMPLE_METHOD
 from ..errors import ParameterError
 from .common import add_batch_arguments, parse_sets, run_batch
 
@@ -39,12 +38,6 @@ def run(args: argparse.Namespace) -> int:
         params["checkpoint"] = args.checkpoint
     if args.device:
         params["device"] = args.device
-    upsampler = get_upsampler(args.method, params)
+    from ..batch import upsample_files
 
-    def work(src: Path, dst: Path) -> str:
-        upsample_file(src, dst, args.rate, upsampler, overwrite=args.overwrite)
-        if hasattr(upsampler, "describe"):  # auto: which shipped models served this file's rate
-            return f"{args.rate} Hz, {upsampler.describe(io.info(src).sample_rate, args.rate)}"
-        return f"{args.rate} Hz"
-
-    return run_batch(args, work, "upsampled")
+    return run_batch(args, partial(upsample_files, target_rate=args.rate, method=args.method, **params), "upsampled")

@@ -276,30 +276,47 @@ def score_pair(pair: Pair, metrics: Sequence[str], sample_rate: int | None = Non
                       None if pair.noisy is None else str(pair.noisy), sr, n / sr, scores, failures)
 
 
+def _score_item(state: None, pair: Pair, *, metrics: list[str], sample_rate: int | None,
+                cutoff_hz: float | None) -> FileScores:
+    return score_pair(pair, metrics, sample_rate, cutoff_hz)
+
+
 def evaluate_pairs(pairs: Sequence[Pair], metrics: str | Sequence[str] | None = None,
                    sample_rate: int | None = None, cutoff_hz: float | None = None,
                    on_file: Callable[[Pair, FileScores | None, str | None], None] | None = None,
                    missing: Sequence[str] = (), with_noisy: bool | None = None,
-                   sources: dict[str, object] | None = None) -> Evaluation:
-    """Score already-paired files (see :func:`evaluate`); ``missing`` is carried into the result."""
+                   sources: dict[str, object] | None = None, *, engine: str = "local", jobs: int | None = 1,
+                   address: str | None = None) -> Evaluation:
+    """Score already-paired files (see :func:`evaluate`); ``missing`` is carried into the result.
+
+    ``engine``, ``jobs``, ``address``: where the pairs are scored (:func:`audiorestore.engine.run`;
+    ``jobs=None``: every core). ``on_file`` is called as pairs finish; the result lists them in order.
+    """
+    from functools import partial
+
+    from ..engine import Job, Outcome, run
+
     names = registry.parse_metrics(metrics)
     if sample_rate is not None and sample_rate <= 0:
         raise ParameterError(f"sample rate must be positive, got {sample_rate}")
     if with_noisy is None:
         with_noisy = any(p.noisy is not None for p in pairs)
     ev = Evaluation(names, missing=list(missing), with_noisy=with_noisy, sources=dict(sources or {}))
-    for pair in pairs:
-        try:
-            result = score_pair(pair, names, sample_rate, cutoff_hz)
-        except AudioRestoreError as exc:
-            msg = str(exc) if exc.path else f"{pair.estimate}: {exc}"
-            ev.errors.append(msg)
-            if on_file:
-                on_file(pair, None, msg)
-            continue
-        ev.files.append(result)
+
+    def done(o: Outcome) -> None:
+        pair = pairs[o.index]
         if on_file:
-            on_file(pair, result, None)
+            on_file(pair, o.value, None) if o.ok else on_file(pair, None, _message(o, pair))
+
+    def _message(o: Outcome, pair: Pair) -> str:
+        return o.error if o.named else f"{pair.estimate}: {o.error}"  # type: ignore[return-value]
+
+    job = Job(fn=partial(_score_item, metrics=names, sample_rate=sample_rate, cutoff_hz=cutoff_hz))
+    for o in run(job, pairs, engine=engine, jobs=jobs, address=address, on_done=done):
+        if o.ok:
+            ev.files.append(o.value)
+        else:
+            ev.errors.append(_message(o, pairs[o.index]))
     return ev
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from ..errors import AudioInputError, AudioRestoreError, MissingExtraError, ParameterError, require
-from . import basic, perceptual, spectral
+from . import basic, dnsmos, perceptual, spectral
 from .composite import CompositeScores, cbak, composite, covl, csig
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ class Metric:
     description: str
     unit: str = ""
     extra_module: str | None = None
+    #: the pip extra that installs ``extra_module`` (``pip install 'audiorestore[EXTRA]'``)
+    extra: str = "metrics"
 
     @property
     def needs_extra(self) -> bool:
@@ -54,6 +56,8 @@ _METRICS: dict[str, Metric] = {}
 
 #: Metrics that :func:`compute` derives from one composite computation.
 COMPOSITE_NAMES = ("csig", "cbak", "covl")
+#: Metrics that :func:`compute` derives from one DNSMOS computation.
+DNSMOS_NAMES = tuple(dnsmos.METRIC_FIELDS)
 
 
 def register(metric: Metric) -> Metric:
@@ -82,6 +86,15 @@ for _m in [
     Metric("csig", csig, True, "composite signal distortion rating (Hu & Loizou 2008)", "", "pesq"),
     Metric("cbak", cbak, True, "composite background intrusiveness rating (Hu & Loizou 2008)", "", "pesq"),
     Metric("covl", covl, True, "composite overall quality rating (Hu & Loizou 2008)", "", "pesq"),
+    # non-intrusive: the reference is ignored (Reddy et al. 2021, 2022)
+    Metric("dnsmos_sig", dnsmos.dnsmos_sig, True, "DNSMOS P.835 signal quality SIG (non-intrusive)", "",
+           "speechmos", "dnsmos"),
+    Metric("dnsmos_bak", dnsmos.dnsmos_bak, True, "DNSMOS P.835 background intrusiveness BAK (non-intrusive)", "",
+           "speechmos", "dnsmos"),
+    Metric("dnsmos_ovrl", dnsmos.dnsmos_ovrl, True, "DNSMOS P.835 overall quality OVRL (non-intrusive)", "",
+           "speechmos", "dnsmos"),
+    Metric("dnsmos_p808", dnsmos.dnsmos_p808, True, "DNSMOS P.808 ACR MOS (non-intrusive)", "",
+           "speechmos", "dnsmos"),
 ]:
     register(_m)
 
@@ -108,7 +121,9 @@ def default_metrics() -> list[str]:
     names = [n for n in DEFAULT_METRICS if _METRICS[n].is_available()]
     dropped = [n for n in DEFAULT_METRICS if n not in names]
     if dropped:
-        log.warning("skipping %s: pip install 'audiorestore[metrics]' to compute them", ", ".join(dropped))
+        extras = sorted({_METRICS[n].extra for n in dropped})
+        log.warning("skipping %s: pip install 'audiorestore[%s]' to compute them", ", ".join(dropped),
+                    ",".join(extras))
     return names
 
 
@@ -134,7 +149,7 @@ def parse_metrics(spec: str | Iterable[str] | None) -> list[str]:
     for name in names:
         m = get_metric(name)
         if m.extra_module is not None:
-            require(m.extra_module, "metrics", name)
+            require(m.extra_module, m.extra, name)
     return names
 
 
@@ -153,6 +168,8 @@ def compute_all(reference: np.ndarray, estimate: np.ndarray, sample_rate: int,
     failures: dict[str, str] = {}
     scores: CompositeScores | None = None
     composite_error: str | None = None
+    predicted: dnsmos.DnsmosScores | None = None
+    dnsmos_error: str | None = None
     # compute PESQ-wb first so that the composite can reuse it
     for name in sorted(names, key=lambda n: 0 if n == "pesq_wb" else 1):
         try:
@@ -164,6 +181,12 @@ def compute_all(reference: np.ndarray, estimate: np.ndarray, sample_rate: int,
                     scores = composite(r, e, sample_rate, pesq_value=None if reuse is None or np.isnan(reuse)
                                        else reuse)
                 out[name] = float(getattr(scores, name))
+            elif name in DNSMOS_NAMES:  # one model run gives all four
+                if dnsmos_error is not None:
+                    raise AudioRestoreError(dnsmos_error)
+                if predicted is None:
+                    predicted = dnsmos.dnsmos(e, sample_rate)
+                out[name] = float(getattr(predicted, dnsmos.METRIC_FIELDS[name]))
             elif name == "lsd_hf":
                 out[name] = spectral.lsd_hf(r, e, sample_rate, cutoff_hz)
             else:
@@ -173,6 +196,8 @@ def compute_all(reference: np.ndarray, estimate: np.ndarray, sample_rate: int,
         except AudioRestoreError as exc:
             if name in COMPOSITE_NAMES:
                 composite_error = str(exc)
+            if name in DNSMOS_NAMES:
+                dnsmos_error = str(exc)
             out[name] = math.nan
             failures[name] = str(exc)
     return {n: out[n] for n in names}, {n: failures[n] for n in names if n in failures}

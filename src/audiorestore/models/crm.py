@@ -135,16 +135,28 @@ class CRM(nn.Module):
         feats = torch.stack([comp, comp * unit.real, comp * unit.imag], dim=1)
         return feats.transpose(2, 3)
 
-    def mask_from_spec(self, spec: Tensor) -> Tensor:
-        """Bounded complex mask ``(B, F, N)`` for a noisy STFT ``(B, F, N)``."""
+    def mask_from_spec(self, spec: Tensor, state: dict | None = None) -> Tensor:
+        """Bounded complex mask ``(B, F, N)`` for a noisy STFT ``(B, F, N)``.
+
+        ``state`` (a dict, empty for the first call) resumes from the previous call's frames: the
+        convolutions' past frames and the GRU's hidden state, so calls on consecutive frames give the
+        mask of one call on all of them (streaming, :mod:`audiorestore.stream`).
+        """
         x = self.features(spec)  # (B, 3, N, F)
         b, _, n, n_freq = x.shape
-        for layer in self.encoder:
-            if isinstance(layer, nn.Conv2d):  # causal in time: pad the past only
-                x = F.pad(x, (0, 0, self.config.time_kernel - 1, 0))
+        past = self.config.time_kernel - 1
+        for i, layer in enumerate(self.encoder):
+            if isinstance(layer, nn.Conv2d):  # causal in time: pad the past only (or the previous frames)
+                if state is None:
+                    x = F.pad(x, (0, 0, past, 0))
+                else:
+                    x = torch.cat([state.get(i, x.new_zeros(b, x.shape[1], past, x.shape[3])), x], dim=2)
+                    state[i] = x[:, :, x.shape[2] - past:]
             x = layer(x)
         h = self.bottleneck(x.permute(0, 2, 1, 3).reshape(b, n, -1))  # (B, N, C * F')
-        h, _ = self.rnn(h)
+        h, h_n = self.rnn(h, None if state is None else state.get("rnn"))
+        if state is not None:
+            state["rnn"] = h_n
         z = self.out(h)  # (B, N, 2F)
         mask = bounded_complex_mask(z[..., :n_freq], z[..., n_freq:], self.config.mask_bound)
         return mask.transpose(1, 2)

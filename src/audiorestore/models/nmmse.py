@@ -148,17 +148,20 @@ class NMMSE(nn.Module):
         return hop_aligned_length(n, self.config.hop_length)
 
     @torch.no_grad()
-    def classical(self, power: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def classical(self, power: Tensor, state: dict | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """Noise PSD, log-MMSE gain and decision-directed a priori SNR of a power spectrogram
-        ``(B, F, N)``, computed in float64 NumPy."""
+        ``(B, F, N)``, computed in float64 NumPy. ``state`` (a dict): the causal, resumable variant of
+        the classical chain (as ``logmmse --set causal=true``), carried from call to call."""
         c = self.config
         p = power.detach().to("cpu", torch.float64).numpy()
         frame_period = c.hop_length / c.sample_rate
-        noise = np.maximum(estimate_noise_psd(p, frame_period, c.noise_estimator), _EPS)
+        sub = (lambda key: None) if state is None else (lambda key: state.setdefault(key, {}))  # noqa: E731
+        noise = np.maximum(estimate_noise_psd(p, frame_period, c.noise_estimator, sub("noise")), _EPS)
         if c.prior == "tcs":
-            gain, xi = tcs_gain(p, noise, self._rule, c.sample_rate, c.xi_min_db, return_xi=True)
+            gain, xi = tcs_gain(p, noise, self._rule, c.sample_rate, c.xi_min_db, return_xi=True, state=sub("gain"))
         else:
-            gain, xi = decision_directed_gain(p, noise, self._rule, c.alpha, c.xi_min_db, return_xi=True)
+            gain, xi = decision_directed_gain(p, noise, self._rule, c.alpha, c.xi_min_db, return_xi=True,
+                                              state=sub("gain"))
         as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(power.device, torch.float32)  # noqa: E731
         return as_tensor(noise), as_tensor(gain), as_tensor(xi)
 
@@ -186,18 +189,22 @@ class NMMSE(nn.Module):
         f = self.lsa_table[i] + frac * (self.lsa_table[i + 1] - self.lsa_table[i])
         return w * f
 
-    def _analyse(self, spec: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def _analyse(self, spec: Tensor, state: dict | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Power, noise PSD, the classical base (the gain's logit, or the mapped a priori SNR's logit
-        for 'xi') and the base plus the network's correction, each ``(B, F, N)``."""
+        for 'xi') and the base plus the network's correction, each ``(B, F, N)``. ``state`` (a dict,
+        empty for the first call) resumes from the previous call's frames (streaming): the causal
+        classical chain, the GRU's hidden state and the smoothing's past corrections."""
         power = spec.real.square() + spec.imag.square()
-        noise, gain, xi = self.classical(power)
+        noise, gain, xi = self.classical(power, state)
         floor = self.config.gain_floor
         logit = torch.logit(gain.clamp(floor, 1 - floor))
         log_p = torch.log10(power + _EPS)
         snr_post = (10 * (log_p - torch.log10(noise))).clamp(-30, 50) / 20
         shape = (10 * (log_p - log_p.mean(dim=1, keepdim=True))).clamp(-60, 60) / 20
         feats = torch.cat([snr_post, logit / 5, shape], dim=1).transpose(1, 2)  # (B, N, 3F)
-        h, _ = self.rnn(self.inp(feats))
+        h, h_n = self.rnn(self.inp(feats), None if state is None else state.get("rnn"))
+        if state is not None:
+            state["rnn"] = h_n
         correction = self.out(h)  # (B, N, F or bands)
         if self.band_to_bin is not None:
             correction = correction @ self.band_to_bin.t()
@@ -205,7 +212,12 @@ class NMMSE(nn.Module):
         if self.smooth_kernel is not None:  # causal exponential average over the last frames
             b, f, n = correction.shape
             k = self.smooth_kernel.shape[-1]
-            padded = F.pad(correction.reshape(b * f, 1, n), (k - 1, 0), mode="replicate")
+            flat = correction.reshape(b * f, 1, n)
+            if state is None:
+                padded = F.pad(flat, (k - 1, 0), mode="replicate")
+            else:  # the previous call's last corrections (the first frame repeated at the start)
+                padded = torch.cat([state.get("smooth", flat[..., :1].expand(-1, -1, k - 1)), flat], dim=-1)
+                state["smooth"] = padded[..., padded.shape[-1] - (k - 1):]
             correction = F.conv1d(padded, self.smooth_kernel).reshape(b, f, n)
         if self.config.output == "xi":
             base = torch.logit(self.xi_probability(xi).clamp(1e-6, 1 - 1e-6))
@@ -219,9 +231,10 @@ class NMMSE(nn.Module):
             raise ParameterError("xi_logits needs a model with output = 'xi'")
         return self._analyse(spec)[3]
 
-    def mask_from_spec(self, spec: Tensor) -> Tensor:
-        """Real mask ``(B, F, N)`` for a noisy STFT ``(B, F, N)`` (in [0, 1] for 'correction')."""
-        power, noise, _, z = self._analyse(spec)
+    def mask_from_spec(self, spec: Tensor, state: dict | None = None) -> Tensor:
+        """Real mask ``(B, F, N)`` for a noisy STFT ``(B, F, N)`` (in [0, 1] for 'correction');
+        ``state``: resume from the previous call (see :meth:`_analyse`)."""
+        power, noise, _, z = self._analyse(spec, state)
         if self.config.output == "xi":  # floored as the classical a priori SNR
             c = self.config
             xi = (self.xi_from_logit(z) * 10 ** (c.xi_bias_db / 10)).clamp_min(10 ** (c.xi_min_db / 10))

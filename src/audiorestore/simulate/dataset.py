@@ -22,6 +22,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
@@ -276,7 +277,8 @@ def _noise_summary(params: dict[str, Any]) -> dict[str, Any]:
 def make_dataset(clean_dir: str | os.PathLike, noise_dir: str | os.PathLike | None, out_dir: str | os.PathLike,
                  config: DegradeConfig | None = None, *, babble_dir: str | os.PathLike | None = None,
                  rir_dir: str | os.PathLike | None = None, limit: int | None = None, overwrite: bool = False,
-                 progress: ProgressFn | None = None) -> Path:
+                 progress: ProgressFn | None = None, engine: str = "local", jobs: int | None = 1,
+                 address: str | None = None) -> Path:
     """Degrade every clean file into paired ``clean/`` + ``noisy/`` (+ ``noise/``) files; return the manifest.
 
     ``limit`` takes the first N clean files (sorted). Re-running resumes: pairs already in the
@@ -284,6 +286,10 @@ def make_dataset(clean_dir: str | os.PathLike, noise_dir: str | os.PathLike | No
     ``out_dir`` is refused unless ``overwrite`` (which regenerates every pair). Files that cannot
     be read are reported and skipped; if any failed, an :class:`AudioInputError` naming the count
     and the first failure is raised at the end (every other pair is written).
+
+    ``engine``, ``jobs``, ``address``: where the clean files are processed (:func:`audiorestore.engine.run`;
+    ``jobs=None``: every core). The files, the manifest (rewritten in file order at the end) and the
+    seeds are the same whatever runs them.
 
     Example:
         >>> make_dataset("clean", "noise", "pairs", DegradeConfig(snrs=[0, 5, 10], sample_rate=16000))  # doctest: +SKIP
@@ -330,56 +336,79 @@ def make_dataset(clean_dir: str | os.PathLike, noise_dir: str | os.PathLike | No
     total = len(clean_files) * len(variants)
     count = failed = 0
     first_error: str | None = None
-    with open(manifest, "a") as mf:
-        for src in clean_files:
-            rel = src.relative_to(root)
-            ext = _output_ext(src, cfg.out_format)
-            todo = []
-            for tag, _ in variants:
-                name = (rel.parent / f"{rel.stem}{tag}{ext}").as_posix()
-                pid = (rel.parent / f"{rel.stem}{tag}").as_posix()
-                rec = done.get(pid)
-                if rec and all((out / rec[k]).exists() for k in ("clean", "noisy")) and (
-                        not rec.get("noise") or (out / rec["noise"]).exists()):
-                    count += 1
-                    if progress:
-                        progress(count, total, pid, "skipped (in manifest)")
-                    continue
-                todo.append((tag, pid, name))
-            if not todo:
-                continue
-            try:
-                audio, sr = io.read(src, sample_rate=cfg.sample_rate, mono=True)
-            except AudioRestoreError as exc:
-                for _, pid, _ in todo:
-                    count += 1
-                    failed += 1
-                    first_error = first_error or str(exc)
-                    log.error("%s", exc)
-                    if progress:
-                        progress(count, total, pid, f"failed: {exc}")
-                continue
-            x = audio.astype(np.float64)
-            for tag, pid, name in todo:
+    order: list[str] = []  # every pair id of this run, in file order: the manifest's final order
+    items: list[tuple[str, list[tuple[str, str, str]]]] = []  # (clean file, [(tag, pair id, name)]) to make
+    for src in clean_files:
+        rel = src.relative_to(root)
+        ext = _output_ext(src, cfg.out_format)
+        todo = []
+        for tag, _ in variants:
+            name = (rel.parent / f"{rel.stem}{tag}{ext}").as_posix()
+            pid = (rel.parent / f"{rel.stem}{tag}").as_posix()
+            order.append(pid)
+            rec = done.get(pid)
+            if rec and all((out / rec[k]).exists() for k in ("clean", "noisy")) and (
+                    not rec.get("noise") or (out / rec["noise"]).exists()):
                 count += 1
-                try:
-                    line = _make_pair(chains[tag], x, sr, pid, name, src, out, cfg)
-                except AudioRestoreError as exc:
+                if progress:
+                    progress(count, total, pid, "skipped (in manifest)")
+                continue
+            todo.append((tag, pid, name))
+        if todo:
+            items.append((str(src), todo))
+
+    from ..engine import Job, Outcome, run
+
+    made: dict[str, dict[str, Any]] = {}
+    with open(manifest, "a") as mf:
+        def on_done(o: Outcome) -> None:  # in the driver, as each clean file's pairs are finished
+            nonlocal count, failed, first_error
+            results = o.value if o.ok else [(pid, None, o.error) for _, pid, _ in items[o.index][1]]
+            for pid, line, error in results:
+                count += 1
+                if line is None:
                     failed += 1
-                    msg = str(exc) if exc.path else f"{src}: {exc}"
-                    first_error = first_error or msg
-                    log.error("%s", msg)
+                    first_error = first_error or error
+                    log.error("%s", error)
                     if progress:
-                        progress(count, total, pid, f"failed: {msg}")
+                        progress(count, total, pid, f"failed: {error}")
                     continue
-                mf.write(json.dumps(line) + "\n")
+                mf.write(json.dumps(line) + "\n")  # audio is on disk: the pair is done even if we stop here
                 mf.flush()
+                made[pid] = line
                 if progress:
                     progress(count, total, pid, f"snr {line['snr_db']:.1f} dB" if line["snr_db"] is not None else "ok")
+
+        job = Job(fn=partial(_make_pairs, chains=chains, out=str(out), cfg=cfg))
+        run(job, items, engine=engine, jobs=jobs, address=address, on_done=on_done)
+    if made:  # pairs finish in any order on several workers: keep the manifest in file order
+        lines = {**done, **made}
+        planned = set(order)
+        ids = [pid for pid in order if pid in lines] + [pid for pid in lines if pid not in planned]
+        io.write_text_atomic(manifest, "".join(json.dumps(lines[pid]) + "\n" for pid in ids))
     if failed:
         raise AudioInputError(f"{failed} of {total} pairs failed (first: {first_error}); the others are in "
                               f"{manifest}")
     return manifest
+
+
+def _make_pairs(state: None, item: tuple[str, list[tuple[str, str, str]]], *, chains: dict[str, Chain], out: str,
+                cfg: DegradeConfig) -> list[tuple[str, dict[str, Any] | None, str | None]]:
+    """Run in a worker: every pending pair of one clean file -> ``[(pair id, manifest line, None) or
+    (pair id, None, error line)]``."""
+    src, todo = Path(item[0]), item[1]
+    try:
+        audio, sr = io.read(src, sample_rate=cfg.sample_rate, mono=True)
+    except AudioRestoreError as exc:
+        return [(pid, None, str(exc)) for _, pid, _ in todo]
+    x = audio.astype(np.float64)
+    results: list[tuple[str, dict[str, Any] | None, str | None]] = []
+    for tag, pid, name in todo:
+        try:
+            results.append((pid, _make_pair(chains[tag], x, sr, pid, name, src, Path(out), cfg), None))
+        except AudioRestoreError as exc:
+            results.append((pid, None, str(exc) if exc.path else f"{src}: {exc}"))
+    return results
 
 
 def _make_pair(chain: Chain, x: np.ndarray, sample_rate: int, pid: str, name: str, src: Path, out: Path,

@@ -20,10 +20,10 @@ from typing import Any
 #: public name -> submodule defining it
 _EXPORTS = {"interpolate": "baselines", "LinearUpsampler": "baselines", "SplineUpsampler": "baselines",
             "SincUpsampler": "baselines", "NeuralUpsampler": "neural", "AudioUNetUpsampler": "neural",
-            "TFiLMUpsampler": "neural", "MUGANUpsampler": "neural", "upsampler_from_checkpoint": "neural"}
+            "TFiLMUpsampler": "neural", "MUGANUpsampler": "neural", "upsampler_from_checkpoint": "neural", "rolloff_guard": "rolloff"}
 
 __all__ = ["interpolate", "LinearUpsampler", "SplineUpsampler", "SincUpsampler", "NeuralUpsampler",
-           "AudioUNetUpsampler", "TFiLMUpsampler", "MUGANUpsampler", "upsampler_from_checkpoint"]
+           "AudioUNetUpsampler", "TFiLMUpsampler", "MUGANUpsampler", "upsampler_from_checkpoint", "rolloff_guard"]
 
 
 def __getattr__(name: str) -> Any:

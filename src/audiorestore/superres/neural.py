@@ -16,7 +16,11 @@ Pipeline (as in Kuleshov et al. 2017, Sec. 3, and the papers that follow it):
    where the checkpoint carries a spectral-envelope corrector (``pkg["envelope"]``,
    :mod:`audiorestore.superres.envelope`) the level of the added band is corrected by it
    (``envelope=False`` skips it);
-4. the result is resampled (sinc) from the model's rate to ``target_rate`` when they differ.
+4. with ``rolloff_guard`` (the default) the long-term level of the band above the input's measured
+   cutoff is capped at the input's own top-octave slope, extrapolated (:mod:`audiorestore.superres.rolloff`):
+   the network, trained on full-band material, cannot add more treble than a rolled-off recording's
+   trend predicts, and adds none to an input band-limited far below its Nyquist frequency;
+5. the result is resampled (sinc) from the model's rate to ``target_rate`` when they differ.
 
 A model is trained for one target rate and one input bandwidth (``config.input_rate / 2``). Other
 ratios run, with a warning, but outside what the model learnt: an input narrower than trained (8 kHz
@@ -50,6 +54,7 @@ from ..enhancer import Upsampler, register
 from ..errors import AudioRestoreError, ParameterError
 from .baselines import INTERPOLATIONS, interpolate
 from .envelope import apply_envelope, envelope_from_package
+from . import rolloff
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +91,18 @@ class NeuralUpsampler(Upsampler):
     envelope: bool = field(default=True, metadata=_doc(
         "apply the checkpoint's spectral-envelope corrector to the added band, where it has one "
         "(audiorestore.superres.envelope); false: the network's output as it is"))
+    rolloff_guard: bool = field(default=True, metadata=_doc(
+        "cap the added band's long-term level at the input's own top-octave slope, extrapolated above its "
+        "measured cutoff (audiorestore.superres.rolloff); false: the added band as the network makes it"))
+    rolloff_headroom_db: float = field(default=1.0, metadata=_doc(
+        "dB the added band may exceed the extrapolated roll-off before the guard lowers it"))
+    rolloff_cap: bool = field(default=True, metadata=_doc(
+        "with rolloff_guard: cap the added band at the extrapolated roll-off; false: only the fallback to "
+        "the interpolation for an input band-limited far below its Nyquist frequency"))
+    rolloff_fit_octaves: float = field(default=1.0, metadata=_doc(
+        "octaves below the input's cutoff over which the guard fits the input's spectral slope"))
+    rolloff_min_slope_db: float = field(default=-24.0, metadata=_doc(
+        "steepest slope (dB per octave) the guard extrapolates"))
 
     def __post_init__(self) -> None:
         if not self.checkpoint:
@@ -173,6 +190,11 @@ class NeuralUpsampler(Upsampler):
             y = keep_input_band(y, exact, self.model_rate, self.keep_input_band * sample_rate / 2)
         if self._envelope is not None:
             y = apply_envelope(self._envelope, y)
+        if self.rolloff_guard and sample_rate < self.model_rate:
+            exact = x if kind == "sinc" else interpolate(audio, sample_rate, self.model_rate, "sinc")
+            y = rolloff.rolloff_guard(y, exact, self.model_rate, sample_rate, headroom_db=self.rolloff_headroom_db,
+                                      cap=self.rolloff_cap, fit_octaves=self.rolloff_fit_octaves,
+                                      min_slope_db=self.rolloff_min_slope_db)
         if target_rate != self.model_rate:
             y = resample(y, self.model_rate, target_rate)
         return y
@@ -227,7 +249,9 @@ class NeuralUpsampler(Upsampler):
     def params(self) -> dict[str, Any]:
         return {"checkpoint": self.checkpoint, "device": self.device, "chunk_s": self.chunk_s,
                 "context_s": self.context_s, "interpolation": self._interp, "keep_input_band": self.keep_input_band,
-                "envelope": self._envelope is not None}
+                "envelope": self._envelope is not None, "rolloff_guard": self.rolloff_guard,
+                "rolloff_headroom_db": self.rolloff_headroom_db, "rolloff_cap": self.rolloff_cap,
+                "rolloff_fit_octaves": self.rolloff_fit_octaves, "rolloff_min_slope_db": self.rolloff_min_slope_db}
 
 
 def keep_input_band(output: np.ndarray, interpolated: np.ndarray, sample_rate: int, cutoff_hz: float,
@@ -331,6 +355,8 @@ class AutoUpsampler(Upsampler):
     device: str = field(default="cpu", metadata=_doc("torch device for the neural models"))
     envelope: bool = field(default=True, metadata=_doc(
         "apply a shipped model's spectral-envelope corrector where it has one; false: its network alone"))
+    rolloff_guard: bool = field(default=True, metadata=_doc(
+        "cap each model's added band at the input's own extrapolated roll-off (audiorestore.superres.rolloff)"))
 
     def __post_init__(self) -> None:
         self._cache: dict[tuple[int, int], Upsampler] = {}
@@ -339,7 +365,8 @@ class AutoUpsampler(Upsampler):
 
     def _model(self, name: str) -> NeuralUpsampler:
         if name not in self._models:
-            self._models[name] = upsampler_from_checkpoint(name, device=self.device, envelope=self.envelope)
+            self._models[name] = upsampler_from_checkpoint(name, device=self.device, envelope=self.envelope,
+                                                           rolloff_guard=self.rolloff_guard)
         return self._models[name]
 
     def choose(self, sample_rate: int, target_rate: int) -> Upsampler:
@@ -375,7 +402,7 @@ class AutoUpsampler(Upsampler):
         return self._names[(int(sample_rate), int(target_rate))]
 
     def params(self) -> dict[str, Any]:
-        return {"device": self.device, "envelope": self.envelope}
+        return {"device": self.device, "envelope": self.envelope, "rolloff_guard": self.rolloff_guard}
 
 
 def upsampler_from_checkpoint(checkpoint: str | Path, **params: Any) -> NeuralUpsampler:
