@@ -12,3 +12,4 @@ from . import fcn  # noqa: F401,E402  denoising: fully convolutional raw-wavefor
 from . import wavenet  # noqa: F401,E402  denoising: non-causal WaveNet denoiser (Rethage et al. 2018)
 from . import crm  # noqa: F401,E402  denoising: compact causal complex ratio mask network (Williamson et al. 2016)
 from . import nmmse  # noqa: F401,E402  denoising: neural-corrected log-MMSE (Ephraim & Malah 1985 + a GRU)
+from . import bandmmse  # noqa: F401,E402  denoising: causal band-GRU correction of a causal log-MMSE (issue 16)
