@@ -312,4 +312,6 @@ def register_family_methods() -> list[str]:
 
 
 register(NeuralDenoiser)
+# families with their own Enhancer (registered under the family name) before the generic wrappers
+from . import bandmmse_method  # noqa: E402,F401  streams the whole file through BandMMSE.step
 register_family_methods()
