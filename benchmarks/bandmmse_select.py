@@ -41,13 +41,13 @@ METRICS = ["pesq_wb", "stoi", "covl"]
 log = logging.getLogger("bandmmse_select")
 
 
-def validation_sets(exp: Path, root: str) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+def validation_sets(exp: Path, root: str, mix_count: int | None = None) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     """``{"p287": [(noisy, clean)...], "mix": [...]}`` as float arrays at 16 kHz."""
     cfg = resolve(load_experiment(exp / "config.toml", [f"data.root={root}"]))
     sr = cfg.data.sample_rate
     seg = int(round(cfg.data.valid_segment_s * sr))
     _, valid = build_datasets(cfg, seg, seg)
-    mix = [(n[0].numpy(), c[0].numpy()) for n, c in valid.parts[0]]  # the held-out mixtures (first part)
+    mix = [(n[0].numpy(), c[0].numpy()) for n, c in valid.parts[0]][:mix_count]  # held-out mixtures (first part)
     pairs = [(io.read(n.path, sample_rate=sr, mono=True)[0][0], io.read(c.path, sample_rate=sr, mono=True)[0][0])
              for n, c in paired_files(root, cfg.data.valid_paired)]
     return {"p287": pairs, "mix": mix}
@@ -79,27 +79,30 @@ def snapshots(exp: Path, every: int) -> list[tuple[int, Path]]:
     return found
 
 
-def plot(results: dict[str, dict], history: list[dict], path: Path) -> None:
+def plot(runs: dict[str, dict[str, dict]], path: Path) -> None:
+    """PESQ-wb, STOI and COVL against training steps for each run (``{label: select.json content}``):
+    the recorded p287 pairs solid, the held-out mixtures dotted, log-MMSE as horizontal lines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    steps = sorted(int(k.split("@")[1]) for k in results if k.startswith("bandmmse@"))
-    for ax, metric in zip(axes, ["pesq_wb", "stoi"]):
-        for vset, style in (("p287", "o-"), ("mix", "s-")):
-            ys = [results[f"bandmmse@{s}"]["mean"][vset][metric] for s in steps]
-            ax.plot(steps, ys, style, label=f"bandmmse, {vset}")
-            ax.axhline(results["logmmse"]["mean"][vset][metric], ls="--", lw=1,
-                       color=ax.lines[-1].get_color(), label=f"logmmse, {vset}")
-        hist = [(h["step"], h[f"valid/{metric}"]) for h in history if f"valid/{metric}" in h]
-        if hist:
-            ax.plot(*zip(*hist), "x:", color="grey", label="trainer valid (mix + p287 windows)")
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    names = {"pesq_wb": "PESQ-wb", "stoi": "STOI", "covl": "COVL"}
+    base = next(iter(runs.values()))["logmmse"]["mean"]
+    for ax, metric in zip(axes, METRICS):
+        for label, results in runs.items():
+            steps = sorted(int(k.split("@")[1]) for k in results if k.startswith("bandmmse@"))
+            line = ax.plot(steps, [results[f"bandmmse@{s}"]["mean"]["p287"][metric] for s in steps], "o-",
+                           label=f"{label}: p287")[0]
+            ax.plot(steps, [results[f"bandmmse@{s}"]["mean"]["mix"][metric] for s in steps], "s:",
+                    color=line.get_color(), label=f"{label}: held-out mixtures")
+        ax.axhline(base["p287"][metric], color="k", lw=1, label="logmmse: p287")
+        ax.axhline(base["mix"][metric], color="k", lw=1, ls=":", label="logmmse: held-out mixtures")
         ax.set_xlabel("training step (batch 16 x 4 s)")
-        ax.set_ylabel({"pesq_wb": "PESQ-wb", "stoi": "STOI"}[metric])
+        ax.set_ylabel(names[metric])
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=6)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -111,14 +114,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--root", required=True, help="data root (../shared/data)")
     ap.add_argument("--every", type=int, default=500, help="score snapshots whose step is a multiple of this")
     ap.add_argument("--extra", nargs="*", default=[], help="more checkpoints to score (e.g. best.pt)")
+    ap.add_argument("--mix-count", type=int, default=None, help="score only the first N held-out mixtures")
     ap.add_argument("--plot", type=Path, default=None, help="learning-curve PNG to write")
+    ap.add_argument("--compare", nargs="*", default=[], metavar="LABEL=SELECT_JSON",
+                    help="other runs' select.json to draw in the same plot")
+    ap.add_argument("--label", default="this run", help="this run's label in the plot")
     ap.add_argument("--out", type=Path, default=None, help="JSON (default: EXPERIMENT/select.json)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(1)
     out = args.out or args.experiment / "select.json"
     results: dict[str, dict] = json.loads(out.read_text()) if out.exists() else {}  # resumable
-    sets = validation_sets(args.experiment, args.root)
+    sets = validation_sets(args.experiment, args.root, args.mix_count)
     cfg = load_experiment(args.experiment / "config.toml")
     init = args.experiment / "checkpoints" / "init_step0.pt"
     if not init.exists():  # the untrained model: the causal log-MMSE every run starts from
@@ -142,9 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     ok = [n for n, r in results.items() if n != "logmmse" and all(r["mean"]["p287"][k] > base[k] for k in METRICS)]
     log.info("beats logmmse on p287 on %s: %s", "/".join(METRICS), ", ".join(ok) or "none")
     if args.plot:
-        hist_path = args.experiment / "history.jsonl"
-        history = [json.loads(x) for x in hist_path.read_text().splitlines() if x.strip()] if hist_path.exists() else []
-        plot(results, history, args.plot)
+        runs = {args.label: results}
+        for item in args.compare:
+            label, _, other = item.partition("=")
+            runs[label] = json.loads(Path(other).read_text())
+        plot(runs, args.plot)
     return 0
 
 

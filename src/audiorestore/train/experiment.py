@@ -396,7 +396,7 @@ def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
 
 
 #: Config keys that may change between a run and its resumption.
-RESUMABLE_CHANGES = ("trainer.steps", "trainer.log_every", "trainer.eval_every", "trainer.ckpt_every",
+RESUMABLE_CHANGES = ("trainer.steps", "trainer.log_every", "trainer.eval_every", "trainer.ckpt_every", "trainer.keep_every",
                      "trainer.device", "trainer.samples", "data.num_workers", "data.root", "data.splits",
                      "out_dir", "name")
 
