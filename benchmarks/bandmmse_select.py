@@ -13,7 +13,9 @@ Writes ``select.json`` (per-file scores of every method) and, with ``--plot``, a
 (validation PESQ-wb and STOI against steps, log-MMSE as a line).
 
     python benchmarks/bandmmse_select.py experiments/denoise_bandmmse --root ../shared/data \\
-        --every 500 --plot docs/images/learning_curve.png
+        --every 100 --mix-count 24 --plot docs/images/learning_curve.png [--compare LABEL=OTHER/select.json]
+
+Results are cached in ``select.json`` by name, so re-running scores only new snapshots.
 """
 
 from __future__ import annotations
