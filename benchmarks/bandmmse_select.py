@@ -10,7 +10,7 @@ starts from) and every kept snapshot ``checkpoints/step_NNNNNNN.pt`` of a traini
 
 Metrics PESQ-wb, STOI and COVL (the shipping rule: beat log-MMSE on all three on the recorded pairs).
 Writes ``select.json`` (per-file scores of every method) and, with ``--plot``, a learning-curve PNG
-(validation PESQ-wb and STOI against steps, log-MMSE as a line).
+(PESQ-wb, STOI and COVL against steps for this run and any --compare runs, log-MMSE as lines).
 
     python benchmarks/bandmmse_select.py experiments/denoise_bandmmse --root ../shared/data \\
         --every 100 --mix-count 24 --plot docs/images/learning_curve.png [--compare LABEL=OTHER/select.json]
