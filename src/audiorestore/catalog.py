@@ -58,6 +58,7 @@ METHODS: dict[str, str] = {
     "segan": "audiorestore.models.neural",
     "wavenet": "audiorestore.models.neural",
     "dnp": "audiorestore.models.dnp_method:DNPEnhancer",
+    "bandmmse": "audiorestore.models.bandmmse_method:BandMMSEDenoiser",
     # super-resolution: interpolation baselines (scipy, soxr) and neural upsamplers (torch)
     "linear": "audiorestore.superres.baselines:LinearUpsampler",
     "sinc": "audiorestore.superres.baselines:SincUpsampler",
@@ -71,6 +72,7 @@ METHODS: dict[str, str] = {
 #: Model family name -> the module that calls ``register_family`` for it (architecture only, torch).
 FAMILIES: dict[str, str] = {
     "audiounet": "audiorestore.models.audiounet",
+    "bandmmse": "audiorestore.models.bandmmse",
     "crm": "audiorestore.models.crm",
     "dae": "audiorestore.models.dae",
     "ddae_mel": "audiorestore.models.ddae_mel",

@@ -316,7 +316,7 @@ def list_method_info(task: str | None = None) -> list[MethodInfo]:
         infos[name] = (MethodInfo(**{**record, "params": tuple(tuple(r) for r in record["params"]),
                                      "stream": None if record.get("stream") is None else tuple(record["stream"])})
                        if record is not None else method_info(method_class(name)))
-    for name, cls in _METHODS.items():
+    for name, cls in list(_METHODS.items()):  # method_info may import (and register) more
         infos.setdefault(name, method_info(cls))
     return [i for _, i in sorted(infos.items()) if task is None or i.task == task]
 

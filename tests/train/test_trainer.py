@@ -160,3 +160,18 @@ def test_init_from_starts_a_new_run_from_another_checkpoint(corpus, tmp_path):
     from audiorestore.errors import ParameterError
     with pytest.raises(ParameterError, match="holds a 'fcn' model"):
         Trainer(tiny_config(corpus, tmp_path / "third", f"trainer.init_from={best}", family="dae"))
+
+
+def test_speech_mix_run_keeps_snapshots_for_later_selection(corpus, tmp_path):
+    # data.mix switches to SpeechMixDataset; trainer.keep_every leaves model-only step_N.pt files
+    import dataclasses
+
+    cfg = tiny_config(corpus, tmp_path / "exp", "trainer.keep_every=2", "data.segment_s=0.128", family="bandmmse")
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, mix={"kinds": [1, 0, 1, 0], "reverb_prob": 0.5}))
+    Trainer(cfg).fit()
+    snaps = sorted(p.name for p in (tmp_path / "exp" / "checkpoints").glob("step_*.pt"))
+    assert snaps == ["step_0000002.pt", "step_0000004.pt", "step_0000006.pt"]
+    model, meta = load_model(tmp_path / "exp" / "checkpoints" / "step_0000004.pt")
+    assert meta["family"] == "bandmmse" and meta["extra"]["step"] == 4
+    history = (tmp_path / "exp" / "history.jsonl").read_text()
+    assert "valid/si_sdr" in history

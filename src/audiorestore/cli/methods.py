@@ -51,6 +51,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _short_latency(detail: str) -> str:
     """'latency 511 samples (31.9 ms at 16 kHz)' -> '31.9 ms at 16 kHz'."""
-    if "(" in detail and "ms" in detail:
+    if "(" in detail and " ms" in detail:
         return detail[detail.index("(") + 1:detail.rindex(")")]
     return "yes, with a causal checkpoint"

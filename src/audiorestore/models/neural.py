@@ -298,8 +298,13 @@ def family_method(family: str) -> type:
 def register_family_methods() -> list[str]:
     """Register a method for every denoising family not registered yet; returns the new names."""
     added = []
+    from .. import catalog
+
     for spec in list_families("denoise"):
         if spec.name in _FAMILY_METHODS or spec.name in _OWN_METHODS:
+            continue
+        if catalog.METHODS.get(spec.name, __name__) != __name__:  # the family has an Enhancer of its own
+            _OWN_METHODS.add(spec.name)
             continue
         try:
             register(family_method(spec.name))

@@ -53,8 +53,10 @@ def streamer_for(enhancer: Any, sample_rate: int, channels: int = 1, noise: np.n
     except ImportError:  # pragma: no cover - torch is a core dependency
         NeuralDenoiser = ()  # type: ignore[assignment,misc]
     if isinstance(enhancer, NeuralDenoiser):  # type: ignore[arg-type]
-        from .neural import neural_streamer
+        from .neural import WAVEFORM_FAMILIES, neural_streamer, waveform_streamer
 
+        if getattr(enhancer, "family", None) in WAVEFORM_FAMILIES:  # its own waveform step
+            return waveform_streamer(enhancer, sample_rate, channels)
         return neural_streamer(enhancer, sample_rate, channels)
     reason = _REASONS.get(getattr(enhancer, "name", ""), "it has no causal (streaming) variant")
     raise Unstreamable(f"'{getattr(enhancer, 'name', type(enhancer).__name__)}' cannot stream: {reason}")
@@ -108,12 +110,14 @@ def streaming_support(name: str, sample_rate: int = 16000) -> tuple[bool, str]:
     except Unstreamable as exc:
         return False, str(exc)
     except ParameterError as exc:  # a neural method with no default checkpoint
-        from .neural import CAUSAL_FAMILIES
+        from .neural import CAUSAL_FAMILIES, WAVEFORM_FAMILIES
 
+        if name in WAVEFORM_FAMILIES:
+            return True, "latency: the model's delay + one hop - 1 sample (31.9 ms at 16 kHz; needs --checkpoint)"
         if name in CAUSAL_FAMILIES:
             return True, "latency: the model's STFT window - 1 sample (31.9 ms for 32 ms windows; needs --checkpoint)"
         if name == "neural":
-            return True, f"with a checkpoint of a causal family ({', '.join(sorted(CAUSAL_FAMILIES))})"
+            return True, f"with a checkpoint of a causal family ({', '.join(sorted(set(CAUSAL_FAMILIES) | WAVEFORM_FAMILIES))})"
         from ..models.registry import FAMILIES
 
         if name in FAMILIES:

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from ..dsp.stft import _window
-from .base import Unstreamable
+from .base import Streamer, Unstreamable
 from .stft import StftStreamer
 
 log = logging.getLogger(__name__)
@@ -88,3 +88,67 @@ def neural_streamer(enhancer: Any, sample_rate: int, channels: int = 1) -> StftS
                      process_frames, on_reset=state.clear)
     s.name = enhancer.name
     return s
+
+
+class WaveformStepStreamer(Streamer):
+    """Stream a model with its own waveform streaming path (``bandmmse``): ``model.init_state(batch)``,
+    ``model.step(block (B, 1, k * hop), state)`` returning as many samples delayed by ``model.latency``,
+    and ``model.flush(state)`` for the last ``model.latency``.
+
+    Samples are buffered up to a whole hop, so the stream's latency is ``model.latency + hop - 1``
+    (``bandmmse`` at 16 kHz: 384 + 127 samples, 31.9 ms); the output equals the method's offline
+    output (the same recursion over the same samples).
+    """
+
+    def __init__(self, enhancer: Any, sample_rate: int, channels: int = 1) -> None:
+        self._model = enhancer.load()
+        self._device = next(self._model.parameters()).device
+        self._hop = int(self._model.config.hop_length)
+        self.name = enhancer.name
+        super().__init__(sample_rate, channels, int(self._model.latency) + self._hop - 1)
+
+    def _reset_state(self) -> None:
+        self._state = self._model.init_state(self.channels)
+        self._buf = np.zeros((self.channels, 0))
+        self._skip = int(self._model.latency)  # the model's own delay: its first outputs precede the input
+
+    def _run(self, y: torch.Tensor) -> np.ndarray:
+        out = y[:, 0].cpu().numpy().astype(np.float64)
+        drop = min(self._skip, out.shape[-1])
+        self._skip -= drop
+        return out[:, drop:]
+
+    @torch.inference_mode()
+    def _push(self, x: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+        buf = np.concatenate([self._buf, x], axis=-1)
+        n = buf.shape[-1] - buf.shape[-1] % self._hop
+        self._buf = buf[:, n:]
+        if n == 0:
+            return np.zeros((self.channels, 0))
+        block = torch.from_numpy(buf[:, None, :n].astype(np.float32)).to(self._device)
+        return self._run(self._model.step(block, self._state))
+
+    @torch.inference_mode()
+    def _finish(self) -> np.ndarray:
+        parts = []
+        if self._buf.shape[-1]:  # the last partial hop, padded with zeros (as the offline method pads)
+            pad = np.pad(self._buf, ((0, 0), (0, -self._buf.shape[-1] % self._hop)))
+            block = torch.from_numpy(pad[:, None].astype(np.float32)).to(self._device)
+            parts.append(self._run(self._model.step(block, self._state)))
+            self._buf = np.zeros((self.channels, 0))
+        parts.append(self._run(self._model.flush(self._state)))
+        return np.concatenate(parts, axis=-1)
+
+
+#: Families streamed through their own waveform step (:class:`WaveformStepStreamer`).
+WAVEFORM_FAMILIES = {"bandmmse"}
+
+
+def waveform_streamer(enhancer: Any, sample_rate: int, channels: int = 1) -> WaveformStepStreamer:
+    """The streamer of a model family with a waveform ``step`` (see :class:`WaveformStepStreamer`)."""
+    enhancer.load()
+    rate = int(enhancer._meta["sample_rate"])
+    if sample_rate != rate:
+        raise Unstreamable(f"this '{enhancer.name}' model runs at {rate} Hz; stream audio at {rate} Hz "
+                           f"(got {sample_rate} Hz; resample upstream)")
+    return WaveformStepStreamer(enhancer, sample_rate, channels)

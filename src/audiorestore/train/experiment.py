@@ -97,6 +97,10 @@ class DataSection:
         "[low, high] dBFS: scale each example so its noisy RMS sits at a level drawn from this range "
         "(instead of gain_db on the file's own level); inference then scales the whole input to the "
         "middle of the range, so waveform models see the levels they were trained on"))
+    mix: dict[str, Any] = field(default_factory=dict, metadata=_doc(
+        "non-empty: train (and validate) on data.speech_mix.SpeechMixDataset instead of the simple mixer: "
+        "speakers drawn evenly, rooms, 1-3 noise sources, babble; keys are its arguments plus babble_dirs "
+        "and babble (patterns of speakers held apart for babble only) and rir_files (relative to root)"))
     paired_fraction: float = field(default=0.5, metadata=_doc("share of recorded pairs when both kinds exist"))
     degrade: dict[str, Any] = field(default_factory=dict,
                                     metadata=_doc("simulate chain: {stage name: {param: value or [lo, hi]}}"))
@@ -153,6 +157,9 @@ class TrainerSection:
     log_every: int = field(default=50, metadata=_doc("steps between training log records"))
     eval_every: int = field(default=1000, metadata=_doc("steps between validations"))
     ckpt_every: int = field(default=500, metadata=_doc("steps between checkpoints"))
+    keep_every: int = field(default=0, metadata=_doc(
+        "steps between kept model-only snapshots checkpoints/step_NNNNNNN.pt, for choosing a checkpoint "
+        "afterwards on other validation sets (0: off)"))
     grad_clip: float = field(default=0.0, metadata=_doc("max gradient norm (0: off)"))
     ema: float = field(default=0.0, metadata=_doc("EMA decay of the weights (0: off), e.g. 0.999"))
     amp: bool = field(default=True, metadata=_doc("mixed precision (CUDA only)"))
@@ -389,7 +396,7 @@ def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
 
 
 #: Config keys that may change between a run and its resumption.
-RESUMABLE_CHANGES = ("trainer.steps", "trainer.log_every", "trainer.eval_every", "trainer.ckpt_every",
+RESUMABLE_CHANGES = ("trainer.steps", "trainer.log_every", "trainer.eval_every", "trainer.ckpt_every", "trainer.keep_every",
                      "trainer.device", "trainer.samples", "data.num_workers", "data.root", "data.splits",
                      "out_dir", "name")
 

@@ -163,11 +163,18 @@ def build_datasets(cfg: ExperimentConfig, segment: int, valid_segment: int) -> t
             raise ParameterError("data.valid_clean holds out every clean file; nothing is left to train on")
         if noise and not t_noise:
             raise ParameterError("data.valid_noise holds out every noise file; nothing is left to train on")
-        train_parts.append(MixingDataset(t_clean, t_noise, d.sample_rate, segment, d.snr_db, d.gain_db, seed, chain,
-                                         d.level_db, d.noise_colors, d.color_fraction, d.noise_augment,
-                                         d.speech_augment, d.speech_eq_db, d.speech_speed))
+        if d.mix:
+            t_mix, v_mix = speech_mix_sets(d, t_clean, t_noise, v_clean, v_noise, segment, valid_segment, seed)
+            train_parts.append(t_mix)
+        else:
+            train_parts.append(MixingDataset(t_clean, t_noise, d.sample_rate, segment, d.snr_db, d.gain_db, seed,
+                                             chain, d.level_db, d.noise_colors, d.color_fraction, d.noise_augment,
+                                             d.speech_augment, d.speech_eq_db, d.speech_speed))
         weights.append(1.0 - d.paired_fraction)
-        if v_clean and (v_noise or chain is not None or not noise):
+        if d.mix:
+            if v_mix is not None:
+                valid_parts.append(FixedSet.from_dataset(v_mix, d.valid_count))
+        elif v_clean and (v_noise or chain is not None or not noise):
             vset = MixingDataset(v_clean, v_noise, d.sample_rate, valid_segment, d.snr_db, (0.0, 0.0), seed + 1, chain)
             valid_parts.append(FixedSet.from_dataset(vset, d.valid_count))
         elif d.valid_clean or d.valid_noise:
@@ -190,6 +197,40 @@ def build_datasets(cfg: ExperimentConfig, segment: int, valid_segment: int) -> t
     train = train_parts[0] if len(train_parts) == 1 else SourceMixture(train_parts, weights, seed)
     log.info("validation: %d fixed examples", sum(len(v) for v in valid_parts))  # type: ignore[arg-type]
     return train, ConcatSet(valid_parts)
+
+
+def speech_mix_sets(d: Any, t_clean: list, t_noise: list, v_clean: list, v_noise: list, segment: int,
+                    valid_segment: int, seed: int) -> tuple[Dataset, Dataset | None]:
+    """Training and held-out :class:`~audiorestore.data.speech_mix.SpeechMixDataset` of ``data.mix``.
+
+    ``mix.babble`` patterns name speakers held apart for babble: they are removed from the training
+    speech and read (from ``mix.babble_dirs``) only as babble; ``mix.rir_files`` are relative to the root.
+    """
+    from ..data.datasets import matches
+    from ..data.speech_mix import SpeechMixDataset, speaker_groups
+
+    opts = dict(d.mix)
+    babble_pat = list(opts.pop("babble", []))
+    babble_dirs = list(opts.pop("babble_dirs", []))
+    root = Path(d.root) if d.root else Path(".")
+    rirs = [str(Path(r) if Path(r).is_absolute() else root / r) for r in opts.pop("rir_files", [])]
+    babble = [f for f in scan_files(d.root, babble_dirs, d.exclude) if matches(f.rel, babble_pat)] if babble_dirs else []
+    t_clean = [f for f in t_clean if not matches(f.rel, babble_pat)]
+    if not t_clean:
+        raise ParameterError("data.mix.babble holds out every clean file; nothing is left to train on")
+    try:
+        train = SpeechMixDataset(t_clean, t_noise, d.sample_rate, segment, seed, groups=speaker_groups(root, t_clean),
+                                 babble=babble, rir_files=rirs, **opts)
+        valid = None
+        if v_clean and v_noise:
+            vopts = {k: v for k, v in opts.items() if k != "epoch_size"}
+            valid = SpeechMixDataset(v_clean, v_noise, d.sample_rate, valid_segment, seed + 1,
+                                     groups=speaker_groups(root, v_clean), babble=babble, rir_files=rirs, **vopts)
+    except TypeError as exc:
+        raise ParameterError(f"data.mix: {exc}") from None
+    log.info("speech mix: %d clean / %d noise / %d babble files for training, %d / %d held out",
+             len(t_clean), len(t_noise), len(babble), len(v_clean), len(v_noise))
+    return train, valid
 
 
 def build_band_datasets(cfg: ExperimentConfig, segment: int, valid_segment: int) -> tuple[Dataset, Dataset]:
@@ -645,6 +686,8 @@ class Trainer:
                 last = self._evaluate(valid)
             if self.step % t.ckpt_every == 0 or final or self.step == end:
                 self._checkpoint()
+            if t.keep_every and self.step % t.keep_every == 0 and self.dist.is_main:
+                self.save(self.exp.last.parent / f"step_{self.step:07d}.pt", training_state=False)
         return last
 
 
