@@ -69,6 +69,17 @@ def test_hum_is_found_with_its_frequency_and_harmonics_and_speech_is_not_hum():
     assert detect_hum(x, 16000) is None
 
 
+def test_a_pure_mains_tone_is_hum_and_the_snr_is_measured_without_it():
+    """A ground loop's nearly pure 50 Hz tone (one line, no harmonics) is hum too."""
+    x = speech16k()
+    tone = np.sin(2 * np.pi * 50.0 * np.arange(x.size) / 16000)
+    y = mix_at_snr(x, tone, 10.0)[0]
+    found = detect_hum(y, 16000)
+    assert found is not None and found.freq_hz == pytest.approx(50.0, abs=0.5) and found.harmonics[0] == 1
+    assert found.snr_db == pytest.approx(10.0, abs=2.0)
+    assert analyse(y, 16000).snr_db > 20  # the tone is notched out before the noise is measured
+
+
 def test_analysis_of_a_known_mixture_of_damage():
     x = speech16k()
     rng = np.random.default_rng(2)

@@ -166,7 +166,8 @@ def detect_hum(audio: np.ndarray, sample_rate: int, *, mains_hz: Sequence[float]
     ``prominence_db`` above the median of the spectrum within 15 Hz around it (a line; speech
     harmonics glide with the pitch and smear over a recording). Hum needs at least two of the first
     ``max_harmonics`` harmonics present, the fundamental or the second among them by 4 dB more
-    (speech harmonics alone are not hum); of 50 and 60 Hz the one with more wins. Its level is the
+    (speech harmonics alone are not hum), or a single line there 12 dB more (a nearly pure tone); of
+    50 and 60 Hz the one with more wins. Its level is the
     power of its lines against the whole signal's. In noise, a bin or two of higher harmonics may pass
     the 8 dB test by chance (about 1 % of the bins searched); the 2 Hz notches :func:`restore` puts
     there cost the signal next to nothing.
@@ -197,7 +198,7 @@ def detect_hum(audio: np.ndarray, sample_rate: int, *, mains_hz: Sequence[float]
         return None
     best: tuple[int, float, float, list[int]] | None = None
     for f0 in mains_hz:
-        found, line_power, freqs, strong = [], 0.0, [], False
+        found, line_power, freqs, strong, lone = [], 0.0, [], False, False
         for k in range(1, max_harmonics + 1):
             fk = k * f0
             if fk + 15 >= rate / 2:
@@ -210,12 +211,15 @@ def detect_hum(audio: np.ndarray, sample_rate: int, *, mains_hz: Sequence[float]
             if prominence >= prominence_db:
                 found.append(k)
                 strong = strong or (k <= 2 and prominence >= prominence_db + 4)
+                lone = lone or (k <= 2 and prominence >= prominence_db + 12)
                 line = spec[max(0, peak - 2):peak + 3]
                 line_power += float(np.sum(np.maximum(line - floor, 0)))
                 freqs.append(peak * df / k)
         # the buzz of mains hum is strongest at f0 or 2 f0 (rectifiers): one of them must stand out
         # clearly (a periodogram bin of noise exceeds its median by 12 dB once in ~50000)
-        if len(found) >= 2 and strong and (best is None or len(found) > len(best[3])):
+        # or one line at f0 or 2 f0 so far above its neighbourhood (20 dB) that no glide of speech makes it:
+        # a ground loop's nearly pure tone
+        if ((len(found) >= 2 and strong) or lone) and (best is None or len(found) > len(best[3])):
             best = (len(found), float(np.median(freqs)), line_power, found)
     if best is None:
         return None
