@@ -441,6 +441,22 @@ def mcra(power: np.ndarray, frame_period_s: float, delta: float = 5.0, window_s:
     return np.maximum(_frames_to_last(out), floor) * scale
 
 
+def spp_update(y: np.ndarray, lam: np.ndarray, p_bar: np.ndarray, a_n: float, a_p: float, ratio: float,
+               prior: float) -> np.ndarray:
+    """One frame of :func:`spp_mmse`'s recursion (before its floor): the a posteriori SPP (eq. 18),
+    its cap against stagnation (``p_bar``, the smoothed SPP, is updated in place; Sec. IV-C) and the
+    recursive MMSE noise estimate (eqs. 8, 22). ``ratio = xi_H1 / (1 + xi_H1)``, ``prior = 1 + xi_H1``.
+
+    Shape:
+        y, lam, p_bar ``(..., freq)`` -> the new noise estimate, same shape.
+    """
+    spp = 1.0 / (1.0 + prior * np.exp(-np.minimum(y / lam * ratio, 700.0)))
+    p_bar *= a_p
+    p_bar += (1 - a_p) * spp
+    spp = np.where(p_bar > 0.99, np.minimum(spp, 0.99), spp)
+    return a_n * lam + (1 - a_n) * ((1 - spp) * y + spp * lam)
+
+
 def spp_mmse(power: np.ndarray, frame_period_s: float, xi_h1_db: float = 15.0, noise_s: float = 0.0717,
              presence_s: float = 0.152, init_s: float = 0.1, state: dict | None = None) -> np.ndarray:
     """Noise PSD by the MMSE estimator with a speech presence probability (SPP), after T. Gerkmann and
@@ -496,12 +512,7 @@ def spp_mmse(power: np.ndarray, frame_period_s: float, xi_h1_db: float = 15.0, n
             first += 1
         lam, p_bar = state["lam"], state["p_bar"]
     for t in range(first, n_frames):
-        y = y_t[t]
-        spp = 1.0 / (1.0 + prior * np.exp(-np.minimum(y / lam * ratio, 700.0)))
-        p_bar *= a_p
-        p_bar += (1 - a_p) * spp
-        spp = np.where(p_bar > 0.99, np.minimum(spp, 0.99), spp)
-        lam = a_n * lam + (1 - a_n) * ((1 - spp) * y + spp * lam)
+        lam = spp_update(y_t[t], lam, p_bar, a_n, a_p, ratio, prior)
         np.maximum(lam, floor, out=lam)
         out[t] = lam
     if state is not None:

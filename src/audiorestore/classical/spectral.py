@@ -330,8 +330,20 @@ def tcs_a_priori_snr(power: np.ndarray, noise_psd: np.ndarray, sample_rate: int,
         st["alpha"], st["last"] = alpha, out[:, -1].copy()
     full = np.concatenate([out, out[..., -2:0:-1]], axis=-1)
     log_speech = np.fft.rfft(full, axis=-1).real  # (rows, frames, bins)
-    # gamma shape mu with trigamma(mu) = trigamma(1) * reduction (Newton on log mu), then the bias factor
-    target = np.maximum(zeta(2, 1.0) * reduction, 1e-6)  # trigamma(1) = polygamma(1, 1.0)
+    est = np.exp(log_speech) * tcs_bias(reduction)[..., None]
+    est = np.moveaxis(est.reshape(lead + (n_frames, n_bins)), -1, -2)
+    return est / lam
+
+
+def tcs_bias(reduction: np.ndarray) -> np.ndarray:
+    """TCS's bias factor ``exp(psi(mu) - psi(1)) / mu`` (Gerkmann & Martin 2009) for the variance
+    ``reduction`` the cepstral smoothing left (1: none): ``mu`` is the shape of the gamma variable whose
+    log has that variance, ``trigamma(mu) = trigamma(1) * reduction``, solved by Newton on ``log mu``.
+
+    Shape:
+        any -> same shape.
+    """
+    target = np.maximum(zeta(2, 1.0) * np.asarray(reduction, dtype=np.float64), 1e-6)  # trigamma(1)
     mu = np.maximum(1.0 / target, 1.0)
     for _ in range(30):
         # trigamma = zeta(2, mu), tetragamma = -2 zeta(3, mu): scipy's polygamma computes exactly these
@@ -341,10 +353,7 @@ def tcs_a_priori_snr(power: np.ndarray, noise_psd: np.ndarray, sample_rate: int,
         mu = np.maximum(mu * np.exp(-step), 1e-3)
         if np.max(np.abs(step), initial=0.0) < 1e-13:  # converged (Newton: a few iterations)
             break
-    bias = np.exp(digamma(mu) - digamma(1.0)) / mu
-    est = np.exp(log_speech) * bias[..., None]
-    est = np.moveaxis(est.reshape(lead + (n_frames, n_bins)), -1, -2)
-    return est / lam
+    return np.exp(digamma(mu) - digamma(1.0)) / mu
 
 
 #: The a priori SNR estimators of the decision-directed family and of nmmse's classical part.

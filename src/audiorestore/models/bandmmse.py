@@ -48,10 +48,10 @@ from typing import Any
 import numpy as np
 import torch
 from scipy import ndimage
-from scipy.special import digamma, polygamma
 from torch import Tensor, nn
 
-from ..classical.spectral import TabulatedGain
+from ..classical.noise_estimation import spp_update
+from ..classical.spectral import TabulatedGain, tcs_bias
 from ..errors import ParameterError
 from .layers import check_waveform, mel_filterbank, mel_gain_to_linear
 from .registry import register_family
@@ -82,15 +82,10 @@ class BandMMSEConfig:
 
 # ------------------------------------------------------------------------------ classical part
 def _bias_table(size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
-    """Bias factor ``exp(psi(mu) - psi(1)) / mu`` of TCS against the variance reduction it left
-    (Gerkmann & Martin 2009), tabulated on a log grid of the reduction (as tcs_a_priori_snr's Newton)."""
+    """:func:`~audiorestore.classical.spectral.tcs_bias` tabulated on a log grid of the variance
+    reduction, interpolated per frame (a Newton solve per frame would dominate the step's cost)."""
     red = np.exp(np.linspace(np.log(1e-4), 0.0, size))
-    target = np.maximum(polygamma(1, 1.0) * red, 1e-6)
-    mu = np.maximum(1.0 / target, 1.0)
-    for _ in range(30):
-        f = polygamma(1, mu) - target
-        mu = np.maximum(mu * np.exp(-f / (polygamma(2, mu) * mu)), 1e-3)
-    return np.log(red), np.exp(digamma(mu) - digamma(1.0)) / mu
+    return np.log(red), tcs_bias(red)
 
 
 @dataclass
@@ -151,11 +146,7 @@ class CausalLogMMSE:
             lam_prev = np.maximum(s.init_sum / (t + 1), _FLOOR)
         else:
             lam_prev = s.lam
-        spp = 1.0 / (1.0 + self.prior * np.exp(-np.minimum(y / lam_prev * self.ratio, 700.0)))
-        s.p_bar *= self.a_p
-        s.p_bar += (1 - self.a_p) * spp
-        spp = np.where(s.p_bar > 0.99, np.minimum(spp, 0.99), spp)
-        lam = self.a_n * lam_prev + (1 - self.a_n) * ((1 - spp) * y + spp * lam_prev)
+        lam = spp_update(y, lam_prev, s.p_bar, self.a_n, self.a_p, self.ratio, self.prior)
         s.lam = lam = np.maximum(lam, _FLOOR)
         # selective temporal cepstrum smoothing (Breithaupt, Gerkmann & Martin 2008), one frame
         speech = np.maximum(y / lam - 1.0, 1e-3) * lam
