@@ -18,7 +18,7 @@ analysis made for that file run *alone* on the degraded input (``RestoreChain`` 
 only: declip, dc+hum, denoise at 48 kHz, bandwidth extension); the chain built up stage by stage
 (declip; + dc/hum; + denoise without bandwidth extension); and the whole chain, ``ar.restore(x, 48000,
 target_rate=48000)`` exactly as the command runs it. Metrics: PESQ-wb, STOI, LSD, and DNSMOS P.835
-(SIG, BAK, OVRL; non-intrusive, at 16 kHz) when the ``speechmos`` package is installed. Per-file rows
+(SIG, BAK, OVRL; non-intrusive, at 16 kHz) when the ``dnsmos`` extra is installed. Per-file rows
 are cached in ``OUT/per_file.jsonl`` (a re-run resumes); ``OUT/summary.md`` and ``OUT/summary.json``
 hold the tables (mean and 95 % interval half-width).
 """
@@ -40,7 +40,6 @@ import audiorestore as ar  # noqa: E402
 from audiorestore import config as cfgio  # noqa: E402
 from audiorestore import io  # noqa: E402
 from audiorestore.data.datasets import matches  # noqa: E402
-from audiorestore.dsp.resample import resample  # noqa: E402
 from audiorestore.metrics import compute_all, mean_ci  # noqa: E402
 from audiorestore.restoration import RestoreChain, analyse, plan_stages  # noqa: E402
 from audiorestore.simulate.clipping import Clip  # noqa: E402
@@ -85,20 +84,12 @@ def degrade(clean: np.ndarray, noise_files: list[Path], rng: np.random.Generator
 
 
 def dnsmos_scores(audio: np.ndarray) -> dict[str, float]:
-    """DNSMOS P.835 (Reddy et al., ICASSP 2022) of ``audio`` at 48 kHz: the project's ``dnsmos_*``
-    metrics where registered, else the ``speechmos`` package directly, else nothing."""
+    """DNSMOS P.835 (Reddy et al., ICASSP 2022) of ``audio`` at 48 kHz: the project's ``dnsmos_*`` metrics,
+    when their extra (``audiorestore[dnsmos]``) is installed, else nothing."""
     from audiorestore.metrics.registry import list_metrics
 
     names = [m for m in ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl") if m in list_metrics(available_only=True)]
-    if names:
-        return compute_all(audio, audio, SR, ",".join(names))[0]
-    try:
-        from speechmos import dnsmos
-    except ImportError:
-        return {}
-    # speechmos refuses samples beyond +-1, which resampling a full-scale file can overshoot by a little
-    s = dnsmos.run(np.clip(resample(audio.astype(np.float32), SR, 16000), -1.0, 1.0), sr=16000)
-    return {"dnsmos_sig": float(s["sig_mos"]), "dnsmos_bak": float(s["bak_mos"]), "dnsmos_ovrl": float(s["ovrl_mos"])}
+    return compute_all(audio, audio, SR, ",".join(names))[0] if names else {}
 
 
 def score(clean: np.ndarray, out: np.ndarray) -> dict[str, float]:
